@@ -1,0 +1,242 @@
+import ArgumentParser
+import FoundationEssentials
+import LatticeAdmin
+import LatticeIdentity
+import LatticeModel
+import LatticeObservability
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `lattice-controller`: the control plane. Today it runs the identity service (the CA); destination, policy and
+/// the injector join it as further services in the same group.
+public struct ControllerCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "lattice-controller",
+        abstract: "Lattice's control plane: the identity service (CA) and its admin endpoints."
+    )
+
+    @Option(help: "Address of the identity gRPC API (TLS).")
+    var identityAddr: String = "0.0.0.0:\(WellKnown.identityPort)"
+
+    @Option(help: "Address of the admin endpoints (/metrics, /ready, /live).")
+    var adminAddr: String = "0.0.0.0:\(WellKnown.controllerAdminPort)"
+
+    @Option(help: "Directory of the mounted issuer Secret (tls.crt, tls.key, ca.crt).")
+    var issuerDir: String?
+
+    @Option(help: "Issuer certificate file (with --issuer-key and --trust-anchors, instead of --issuer-dir).")
+    var issuerCertificate: String?
+
+    @Option(help: "Issuer private key file (ECDSA P-256).")
+    var issuerKey: String?
+
+    @Option(help: "Trust anchors bundle (PEM, one or more roots).")
+    var trustAnchors: String?
+
+    @Option(help: "Local tokens file (TOKEN NAMESPACE/SERVICEACCOUNT [NOT-AFTER] a line): local-mode authentication.")
+    var tokensFile: String?
+
+    @Flag(help: "Authenticate tokens with Kubernetes TokenReview (in-cluster config, or --kubeconfig).")
+    var kubernetes = false
+
+    @Option(help: "Kubeconfig to reach the API server from outside the cluster (with --kubernetes).")
+    var kubeconfig: String?
+
+    @Option(help: "Trust domain of the mesh.")
+    var trustDomain: String = "cluster.local"
+
+    @Option(help: "Namespace of the control plane (part of every identity).")
+    var controlPlaneNamespace: String = "lattice"
+
+    @Option(help: "Lifetime of workload certificates (e.g. 24h, 90m).")
+    var leafLifetime: String = "24h"
+
+    @Option(help: "How often the issuer files are checked for a change.")
+    var reloadInterval: String = "2s"
+
+    @Option(help: "Identity requests in flight at once.")
+    var maxInFlight: Int = 256
+
+    @Option(help: "Identity requests per second allowed from one peer address (0: no limit).")
+    var perPeerRate: Double = 500
+
+    @Option(help: "Write the bound addresses as JSON to this file once listening.")
+    var addressesFile: String?
+
+    @Option(help: "Log level (trace, debug, info, notice, warning, error).")
+    var logLevel: String = "info"
+
+    public init() {}
+
+    public func validate() throws {
+        let explicit = [self.issuerCertificate, self.issuerKey, self.trustAnchors].compactMap { $0 }
+        if self.issuerDir != nil && !explicit.isEmpty {
+            throw ValidationError(
+                "give the issuer either as --issuer-dir or as --issuer-certificate/--issuer-key/--trust-anchors, not both"
+            )
+        }
+        if self.issuerDir == nil && explicit.count != 3 {
+            throw ValidationError(
+                "no issuer: give --issuer-dir DIR (tls.crt, tls.key, ca.crt) or all of --issuer-certificate, "
+                    + "--issuer-key and --trust-anchors"
+            )
+        }
+        if self.tokensFile != nil && self.kubernetes {
+            throw ValidationError("choose one way to authenticate workloads: --tokens-file or --kubernetes, not both")
+        }
+        if self.tokensFile == nil && !self.kubernetes {
+            throw ValidationError("no authentication: give --tokens-file FILE (local mode) or --kubernetes")
+        }
+        if self.kubeconfig != nil && !self.kubernetes {
+            throw ValidationError("--kubeconfig only applies with --kubernetes")
+        }
+        _ = try Self.parseDuration(self.leafLifetime, flag: "--leaf-lifetime")
+        _ = try Self.parseDuration(self.reloadInterval, flag: "--reload-interval")
+        _ = try Self.parseAddress(self.identityAddr, flag: "--identity-addr")
+        _ = try Self.parseAddress(self.adminAddr, flag: "--admin-addr")
+        guard Logger.Level(rawValue: self.logLevel) != nil else {
+            throw ValidationError("--log-level '\(self.logLevel)' is not one of trace, debug, info, notice, warning, error")
+        }
+    }
+
+    public func run() async throws {
+        let level = Logger.Level(rawValue: self.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "lattice.controller")
+        let domain = try IdentityDomain(controlPlaneNamespace: self.controlPlaneNamespace, trustDomain: self.trustDomain)
+        let files =
+            self.issuerDir.map { IssuerFiles(secretDirectory: $0) }
+            ?? IssuerFiles(
+                certificatePath: self.issuerCertificate!,
+                keyPath: self.issuerKey!,
+                anchorsPath: self.trustAnchors!
+            )
+        let authenticator: any TokenAuthenticator
+        if let tokensFile = self.tokensFile {
+            let local = LocalTokenAuthenticator(path: tokensFile, domain: domain)
+            do {
+                try local.load()
+            } catch {
+                throw ValidationError("--tokens-file: \(error.reason)")
+            }
+            authenticator = local
+        } else {
+            authenticator = try KubernetesTokenAuthenticator.make(
+                kubeconfig: self.kubeconfig,
+                domain: domain,
+                logger: logger
+            )
+        }
+        let registry = MetricsRegistry()
+        let metrics = IdentityMetrics(factory: registry.factory)
+        let signer = LeafSigner(lifetime: try Self.parseDuration(self.leafLifetime, flag: "--leaf-lifetime"))
+        let store = IssuerStore(controllerIdentity: domain.controllerIdentity)
+        let limiter = RequestLimiter(
+            settings: .init(maxInFlight: self.maxInFlight, perPeerRate: self.perPeerRate, perPeerBurst: max(1, self.perPeerRate * 2))
+        )
+        let issuer = IdentityIssuer(
+            store: store,
+            authenticator: authenticator,
+            signer: signer,
+            domain: domain,
+            limiter: limiter,
+            metrics: metrics,
+            logger: logger
+        )
+        let reload = IssuerReloadService(
+            files: files,
+            store: store,
+            signer: signer,
+            interval: try Self.parseDuration(self.reloadInterval, flag: "--reload-interval"),
+            metrics: metrics,
+            logger: logger
+        )
+        let admin = try Self.parseAddress(self.adminAddr, flag: "--admin-addr")
+        let adminServer = AdminServer(
+            host: admin.host,
+            port: admin.port,
+            routes: [
+                "/metrics": { _ in
+                    AdminServer.Response(
+                        status: .ok,
+                        contentType: "text/plain; version=0.0.4; charset=utf-8",
+                        body: registry.exposition()
+                    )
+                },
+                "/ready": { _ in
+                    store.issuer != nil ? .text(.ok, "ready\n") : .text(.serviceUnavailable, "no valid issuer loaded\n")
+                },
+                "/live": { _ in .text(.ok, "live\n") },
+            ],
+            logger: logger
+        )
+        let identityAddress = try Self.parseAddress(self.identityAddr, flag: "--identity-addr")
+        let addressesFile = self.addressesFile
+        let identityServer = IdentityServer(
+            host: identityAddress.host,
+            port: identityAddress.port,
+            store: store,
+            service: IdentityGRPCService(issuer: issuer),
+            logger: logger,
+            onBound: { identity in
+                guard let addressesFile else { return }
+                Task {
+                    let admin = (try? await adminServer.waitUntilBound()).map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }
+                    let json = "{\"identity\":\"\(identity)\",\"admin\":\"\(admin ?? "")\"}\n"
+                    _ = FileManager.default.createFile(atPath: addressesFile, contents: Data(json.utf8))
+                }
+            }
+        )
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: adminServer), .init(service: reload), .init(service: identityServer)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+
+    /// Parses `90s`, `15m`, `24h`, `8760h`, `1h30m`.
+    public static func parseDuration(_ text: String, flag: String) throws -> Duration {
+        guard let duration = DurationText.parse(text) else {
+            throw ValidationError("\(flag) '\(text)' is not a duration (use e.g. 30s, 15m, 24h)")
+        }
+        return duration
+    }
+
+    static func parseAddress(_ text: String, flag: String) throws -> (host: String, port: Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else {
+            throw ValidationError("\(flag) '\(text)' is not HOST:PORT")
+        }
+        let host = String(text[..<colon])
+        return (host.isEmpty ? "0.0.0.0" : host, port)
+    }
+}
+
+extension ControllerCommand {
+    /// Parses the process's arguments and runs the controller (see `LatticeCommand.runAsRoot`).
+    public static func runAsRoot() async {
+        do {
+            var command = try Self.parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            Self.exit(withError: error)
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import NIOSSL
+import ServiceLifecycle
+import Synchronization
+
+/// Serves the identity API over TLS with the controller's own identity certificate.
+///
+/// It binds once the first valid issuer is loaded (there is no certificate to present before that); each handshake
+/// then presents the current serving certificate from the ``IssuerStore``, so an issuer rotation needs no restart.
+public final class IdentityServer: Service, Sendable {
+    private let host: String
+    private let port: Int
+    private let store: IssuerStore
+    private let service: IdentityGRPCService
+    private let maxRequestBytes: Int
+    private let logger: Logger
+    private let address = Mutex<String?>(nil)
+    private let onBound: @Sendable (String) -> Void
+
+    public init(
+        host: String,
+        port: Int,
+        store: IssuerStore,
+        service: IdentityGRPCService,
+        maxRequestBytes: Int = 64 * 1024,
+        logger: Logger,
+        onBound: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        self.host = host
+        self.port = port
+        self.store = store
+        self.service = service
+        self.maxRequestBytes = maxRequestBytes
+        self.logger = logger
+        self.onBound = onBound
+    }
+
+    public var boundAddress: String? { self.address.withLock { $0 } }
+
+    public func run() async throws {
+        while self.store.serving == nil {
+            if Task.isCancelled || Task.isShuttingDownGracefully { return }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        let store = self.store
+        let security = try HTTP2ServerTransport.Posix.TransportSecurity.tls(certificateReloader: store) { tls in
+            tls.clientCertificateVerification = .noVerification
+        }
+        var config = HTTP2ServerTransport.Posix.Config.defaults
+        config.rpc.maxRequestPayloadSize = self.maxRequestBytes
+        let transport = HTTP2ServerTransport.Posix(
+            address: .ipv4(host: self.host, port: self.port),
+            transportSecurity: security,
+            config: config
+        )
+        let server = GRPCServer(transport: transport, services: [self.service])
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await server.serve() }
+            let bound = try await transport.listeningAddress
+            let text: String
+            if let ipv4 = bound.ipv4 {
+                text = "\(ipv4.host):\(ipv4.port)"
+            } else {
+                text = "\(bound)"
+            }
+            self.address.withLock { $0 = text }
+            self.logger.info("identity API listening", metadata: ["net.local.addr": "\(text)"])
+            self.onBound(text)
+            await withGracefulShutdownHandler {
+                try? await gracefulShutdown()
+            } onGracefulShutdown: {
+                server.beginGracefulShutdown()
+            }
+            server.beginGracefulShutdown()
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import FoundationEssentials
+import LatticeIdentity
+import LatticeObservability
+import Logging
+import ServiceLifecycle
+
+/// Watches the issuer files and installs a new issuer when they change, with no restart and no failed request.
+///
+/// The files are polled (a Secret mounted by the kubelet changes by a symlink swap, which polling sees as reliably
+/// as inotify). A new issuer that fails validation (expired, not yet valid, not signed by the anchors, mismatched
+/// with its key, not P-256) is refused with a log line and a counter; the last good issuer stays in use and the
+/// service stays ready. The serving certificate is renewed at 70 % of its lifetime.
+public struct IssuerReloadService: Service {
+    private let files: IssuerFiles
+    private let store: IssuerStore
+    private let signer: LeafSigner
+    private let interval: Duration
+    private let metrics: IdentityMetrics
+    private let logger: Logger
+    private let now: @Sendable () -> Date
+
+    public init(
+        files: IssuerFiles,
+        store: IssuerStore,
+        signer: LeafSigner,
+        interval: Duration,
+        metrics: IdentityMetrics,
+        logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.files = files
+        self.store = store
+        self.signer = signer
+        self.interval = interval
+        self.metrics = metrics
+        self.logger = logger
+        self.now = now
+    }
+
+    /// The state between polls.
+    public struct Poller: Sendable {
+        var lastSeen: [UInt8]?
+    }
+
+    public func run() async throws {
+        var poller = Poller()
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            await self.poll(&poller)
+            try? await Task.sleep(for: self.interval)
+        }
+    }
+
+    /// Reads the files once; installs the issuer if they changed and validate.
+    public func poll(_ poller: inout Poller) async {
+        let now = self.now()
+        let snapshot = self.files.snapshot()
+        if let snapshot, snapshot == poller.lastSeen {
+            self.renewServingIfDue(now: now)
+            return
+        }
+        poller.lastSeen = snapshot
+        do {
+            let issuer = try await self.files.load(now: now)
+            try self.store.install(issuer, signer: self.signer, now: now)
+            self.metrics.countReload("ok")
+            self.metrics.issuerExpiry.record(issuer.certificate.notValidAfter.timeIntervalSince1970)
+            self.metrics.issuerReady.record(1)
+            self.logger.info(
+                "issuer loaded",
+                metadata: [
+                    "lattice.issuer.subject": "\(issuer.certificate.subject)",
+                    "lattice.issuer.not_after": "\(issuer.certificate.notValidAfter.formatted(.iso8601))",
+                ]
+            )
+        } catch let error as IdentityError {
+            self.metrics.countReload(error.code.label)
+            let keeping = self.store.issuer != nil
+            self.logger.error(
+                "issuer refused: \(error.reason)",
+                metadata: [
+                    "error.type": "\(error.code)",
+                    "lattice.issuer.action": keeping ? "keeping the last good issuer" : "no issuer: not ready",
+                ]
+            )
+            if !keeping { self.metrics.issuerReady.record(0) }
+        } catch {
+            self.metrics.countReload("other")
+            self.logger.error("issuer refused: cannot make the serving certificate: \(error)")
+        }
+    }
+
+    private func renewServingIfDue(now: Date) {
+        guard let serving = self.store.serving else { return }
+        let life = serving.leaf.notValidAfter.timeIntervalSince(serving.leaf.notValidBefore)
+        let renewAt = serving.leaf.notValidBefore.addingTimeInterval(life * 0.7)
+        guard now >= renewAt else { return }
+        do {
+            try self.store.renewServing(signer: self.signer, now: now)
+            self.logger.info("controller serving certificate renewed")
+        } catch {
+            self.logger.error("cannot renew the controller serving certificate: \(error)")
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import LatticeController
+
+await ControllerCommand.runAsRoot()

@@ -1,0 +1,3 @@
+import LatticeCLI
+
+await LatticeCommand.runAsRoot()
