@@ -143,6 +143,7 @@ let package = Package(
             name: "LatticeKubeTests",
             dependencies: [
                 "LatticeKube",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
@@ -151,7 +152,10 @@ let package = Package(
         ),
         .testTarget(
             name: "LatticeControllerTests",
-            dependencies: ["LatticeController", "LatticeTestSupport"],
+            dependencies: [
+                "LatticeController", "LatticeTestSupport", "LatticeObservability", "LatticeKube", "LatticeIdentity",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -162,8 +166,11 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "LatticeTestSupport", "LatticeAPI", "LatticeIdentity",
+                "LatticeTestSupport", "LatticeAPI", "LatticeIdentity", "LatticeModel",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ],
             swiftSettings: swiftSettings

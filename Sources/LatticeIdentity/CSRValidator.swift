@@ -77,7 +77,7 @@ public enum CSRBuilder {
         }
         let csr = try CertificateSigningRequest(
             version: .v1,
-            subject: try DistinguishedName { CommonName(identity) },
+            subject: DistinguishedName(),
             privateKey: Certificate.PrivateKey(key),
             attributes: try CertificateSigningRequest.Attributes([.init(ExtensionRequest(extensions: extensions))])
         )

@@ -104,7 +104,9 @@ public enum CertificateFactory {
         names += extraDNSNames.filter { $0 != identity.name }.map { GeneralName.dnsName($0) }
         names.append(.uniformResourceIdentifier(identity.spiffeID))
         let notAfter = min(notAfter, issuer.certificate.notValidAfter)
-        let subject = try self.distinguishedName(identity.name)
+        // X.520 caps a common name at 64 characters and identities are often longer: those leaves carry an empty
+        // subject, which RFC 5280 allows when the SAN extension is critical (it always is here).
+        let subject = identity.name.utf8.count <= 64 ? try self.distinguishedName(identity.name) : DistinguishedName()
         return try self.build {
             try Certificate(
                 version: .v3,
@@ -121,7 +123,7 @@ public enum CertificateFactory {
                     try ExtendedKeyUsage([.serverAuth, .clientAuth])
                     SubjectKeyIdentifier(hash: publicKey)
                     AuthorityKeyIdentifier(keyIdentifier: self.keyIdentifier(of: issuer.certificate))
-                    SubjectAlternativeNames(names)
+                    Critical(SubjectAlternativeNames(names))
                 },
                 issuerPrivateKey: Certificate.PrivateKey(issuer.key)
             )

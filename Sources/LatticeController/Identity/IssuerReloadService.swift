@@ -40,6 +40,7 @@ public struct IssuerReloadService: Service {
     /// The state between polls.
     public struct Poller: Sendable {
         var lastSeen: [UInt8]?
+        public init() {}
     }
 
     public func run() async throws {
