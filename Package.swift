@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "lattice", targets: ["lattice"]),
         .executable(name: "lattice-controller", targets: ["lattice-controller"]),
+        .executable(name: "lattice-bench", targets: ["lattice-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
@@ -117,10 +118,25 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "LatticeBench",
+            dependencies: [
+                "LatticeController", "LatticeIdentity", "LatticeAPI", "LatticeModel", "LatticeObservability",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         // Executables: @main only.
+        .executableTarget(name: "lattice-bench", dependencies: ["LatticeBench"], swiftSettings: swiftSettings),
         .executableTarget(name: "lattice", dependencies: ["LatticeCLI"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "lattice-controller",

@@ -1,0 +1,25 @@
+import ArgumentParser
+
+/// `lattice-bench`: load generators and in-process measurements for `bench/`.
+public struct BenchCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "lattice-bench",
+        abstract: "Measurements for Lattice's benchmark suite (bench/).",
+        subcommands: [IdentitySigningBench.self]
+    )
+
+    public init() {}
+
+    public static func runAsRoot() async {
+        do {
+            var command = try Self.parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            Self.exit(withError: error)
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import LatticeBench
+
+await BenchCommand.runAsRoot()
