@@ -114,7 +114,7 @@ let package = Package(
         .target(
             name: "LatticeCLI",
             dependencies: [
-                "LatticeModel", "LatticeIdentity", "LatticeAPI", "LatticeController",
+                "LatticeModel", "LatticeIdentity", "LatticeAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -95,7 +95,11 @@ public struct ControllerCommand: AsyncParsableCommand {
         if self.kubeconfig != nil && !self.kubernetes {
             throw ValidationError("--kubeconfig only applies with --kubernetes")
         }
-        _ = try Self.parseDuration(self.leafLifetime, flag: "--leaf-lifetime")
+        guard try Self.parseDuration(self.leafLifetime, flag: "--leaf-lifetime") >= .seconds(60) else {
+            throw ValidationError("--leaf-lifetime must be at least 1m (the default is 24h)")
+        }
+        guard self.maxInFlight >= 1 else { throw ValidationError("--max-in-flight must be at least 1") }
+        guard self.perPeerRate >= 0 else { throw ValidationError("--per-peer-rate must be 0 (no limit) or more") }
         _ = try Self.parseDuration(self.reloadInterval, flag: "--reload-interval")
         _ = try Self.parseAddress(self.identityAddr, flag: "--identity-addr")
         _ = try Self.parseAddress(self.adminAddr, flag: "--admin-addr")
@@ -173,32 +177,35 @@ public struct ControllerCommand: AsyncParsableCommand {
                     )
                 },
                 "/ready": { _ in
-                    store.issuer != nil ? .text(.ok, "ready\n") : .text(.serviceUnavailable, "no valid issuer loaded\n")
+                    guard let issuer = store.issuer else {
+                        return .text(.serviceUnavailable, "no valid issuer loaded\n")
+                    }
+                    guard issuer.certificate.notValidAfter > Date() else {
+                        return .text(.serviceUnavailable, "the issuer expired; install a renewed one\n")
+                    }
+                    return .text(.ok, "ready\n")
                 },
                 "/live": { _ in .text(.ok, "live\n") },
             ],
             logger: logger
         )
         let identityAddress = try Self.parseAddress(self.identityAddr, flag: "--identity-addr")
-        let addressesFile = self.addressesFile
         let identityServer = IdentityServer(
             host: identityAddress.host,
             port: identityAddress.port,
             store: store,
             service: IdentityGRPCService(issuer: issuer),
-            logger: logger,
-            onBound: { identity in
-                guard let addressesFile else { return }
-                Task {
-                    let admin = (try? await adminServer.waitUntilBound()).map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }
-                    let json = "{\"identity\":\"\(identity)\",\"admin\":\"\(admin ?? "")\"}\n"
-                    _ = FileManager.default.createFile(atPath: addressesFile, contents: Data(json.utf8))
-                }
-            }
+            logger: logger
         )
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: adminServer), .init(service: reload), .init(service: identityServer),
+        ]
+        if let addressesFile = self.addressesFile {
+            services.append(.init(service: AddressesFileService(path: addressesFile, admin: adminServer, identity: identityServer)))
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: adminServer), .init(service: reload), .init(service: identityServer)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -6,7 +6,7 @@ import X509
 
 /// Makes certificates of the three ``CertificateProfile``s.
 ///
-/// Every certificate is ECDSA P-256 with SHA-256, carries a random 128-bit serial, a subject key identifier and
+/// Every certificate is ECDSA P-256 with SHA-256, carries a random 20-byte serial, a subject key identifier and
 /// (when not self-signed) an authority key identifier, so `openssl verify` and BoringSSL build chains by key id.
 /// The issuer is checked before signing: it must be a CA whose path length allows the new certificate, valid now,
 /// and matched by the key; the new certificate never outlives its issuer.

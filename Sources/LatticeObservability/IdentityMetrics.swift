@@ -3,16 +3,16 @@ import Metrics
 /// The identity service's metrics, with a handle made up front for every label value.
 ///
 /// - `lattice_identity_certificates_issued_total{result}`: each Certify call, `ok` or the refusal's code.
-/// - `lattice_identity_signing_duration_seconds`: time to validate and sign a CSR (histogram).
+/// - `lattice_identity_signing_duration_seconds`: time to validate and sign a CSR, without authentication (histogram).
 /// - `lattice_identity_issuer_expiration_timestamp_seconds`: the current issuer's notAfter (Unix seconds).
-/// - `lattice_identity_issuer_reloads_total{result}`: issuer files read, `ok`, `unchanged`-free, or the refusal's code.
+/// - `lattice_identity_issuer_reloads_total{result}`: changed issuer files validated: `ok`, or the refusal's code.
 /// - `lattice_identity_issuer_ready`: 1 while a valid issuer is loaded.
 public struct IdentityMetrics: Sendable {
     /// The `result` label values of issued certificates.
     public static let issueResults = [
         "ok", "unauthenticated", "identity_mismatch", "invalid_identity", "malformed_csr", "csr_too_large",
         "csr_signature_invalid", "unsupported_key", "wrong_san", "multiple_sans", "rate_limited", "issuer_unavailable",
-        "internal",
+        "authenticator_unavailable", "internal",
     ]
     /// The `result` label values of issuer reloads.
     public static let reloadResults = [

@@ -101,6 +101,37 @@ struct IssuerHarness {
         #expect(error?.label == "issuer_unavailable")
     }
 
+    @Test func anUnreachableTokenAuthorityIsUnavailableNotUnauthenticated() async throws {
+        struct Down: TokenAuthenticator {
+            func authenticate(token: String) async throws(AuthenticationError) -> WorkloadIdentity {
+                throw AuthenticationError(.unavailable, "TokenReview failed: forbidden")
+            }
+        }
+        let factory = try CertFactory()
+        let store = IssuerStore(controllerIdentity: IdentityDomain.default.controllerIdentity)
+        try store.install(try await factory.issuerCredentials(), signer: LeafSigner(), now: Date())
+        let issuer = IdentityIssuer(
+            store: store,
+            authenticator: Down(),
+            signer: LeafSigner(),
+            domain: .default,
+            limiter: RequestLimiter(settings: .init()),
+            metrics: IdentityMetrics(factory: MetricsRegistry().factory),
+            logger: Logger(label: "test")
+        )
+        let web = CertFactory.identity("web")
+        let error = await #expect(throws: CertifyError.self) {
+            try await issuer.certify(
+                identity: web.name,
+                token: Array("t".utf8),
+                csr: try CSRBuilder.make(identity: web.name, key: P256.Signing.PrivateKey()),
+                peer: "ipv4:127.0.0.1:1"
+            )
+        }
+        #expect(error?.status == .unavailable)
+        #expect(error?.label == "authenticator_unavailable")
+    }
+
     @Test func aFloodIsRefusedAndOthersKeepBeingServed() async throws {
         let harness = try await IssuerHarness(limits: .init(maxInFlight: 64, perPeerRate: 5, perPeerBurst: 10))
         var limited = 0

@@ -71,8 +71,9 @@ extension Lattice_Identity_V1_Identity {
         /// >
         /// > Certify signs the CSR into a leaf for `identity`, after checking that `token` proves that identity.
         /// > Errors: UNAUTHENTICATED (token unknown, expired or not for this audience), PERMISSION_DENIED (the token is
-        /// > another workload's), INVALID_ARGUMENT (CSR malformed, wrong or several SANs, not P-256, bad signature, too
-        /// > large), RESOURCE_EXHAUSTED (too many requests in flight), UNAVAILABLE (no valid issuer loaded).
+        /// > another workload's), INVALID_ARGUMENT (identity not of this mesh; CSR malformed, wrong or several SANs, not
+        /// > P-256, bad signature, too large), RESOURCE_EXHAUSTED (too many requests in flight, or from one peer),
+        /// > UNAVAILABLE (no valid issuer loaded, or the token authority — the API server — cannot be asked).
         /// > The trailing metadata `lattice-identity-error` carries the reason as a snake_case code.
         ///
         /// - Parameters:
@@ -102,8 +103,9 @@ extension Lattice_Identity_V1_Identity {
         /// >
         /// > Certify signs the CSR into a leaf for `identity`, after checking that `token` proves that identity.
         /// > Errors: UNAUTHENTICATED (token unknown, expired or not for this audience), PERMISSION_DENIED (the token is
-        /// > another workload's), INVALID_ARGUMENT (CSR malformed, wrong or several SANs, not P-256, bad signature, too
-        /// > large), RESOURCE_EXHAUSTED (too many requests in flight), UNAVAILABLE (no valid issuer loaded).
+        /// > another workload's), INVALID_ARGUMENT (identity not of this mesh; CSR malformed, wrong or several SANs, not
+        /// > P-256, bad signature, too large), RESOURCE_EXHAUSTED (too many requests in flight, or from one peer),
+        /// > UNAVAILABLE (no valid issuer loaded, or the token authority — the API server — cannot be asked).
         /// > The trailing metadata `lattice-identity-error` carries the reason as a snake_case code.
         ///
         /// - Parameters:
@@ -131,8 +133,9 @@ extension Lattice_Identity_V1_Identity {
         /// >
         /// > Certify signs the CSR into a leaf for `identity`, after checking that `token` proves that identity.
         /// > Errors: UNAUTHENTICATED (token unknown, expired or not for this audience), PERMISSION_DENIED (the token is
-        /// > another workload's), INVALID_ARGUMENT (CSR malformed, wrong or several SANs, not P-256, bad signature, too
-        /// > large), RESOURCE_EXHAUSTED (too many requests in flight), UNAVAILABLE (no valid issuer loaded).
+        /// > another workload's), INVALID_ARGUMENT (identity not of this mesh; CSR malformed, wrong or several SANs, not
+        /// > P-256, bad signature, too large), RESOURCE_EXHAUSTED (too many requests in flight, or from one peer),
+        /// > UNAVAILABLE (no valid issuer loaded, or the token authority — the API server — cannot be asked).
         /// > The trailing metadata `lattice-identity-error` carries the reason as a snake_case code.
         ///
         /// - Parameters:
@@ -214,8 +217,9 @@ extension Lattice_Identity_V1_Identity {
         /// >
         /// > Certify signs the CSR into a leaf for `identity`, after checking that `token` proves that identity.
         /// > Errors: UNAUTHENTICATED (token unknown, expired or not for this audience), PERMISSION_DENIED (the token is
-        /// > another workload's), INVALID_ARGUMENT (CSR malformed, wrong or several SANs, not P-256, bad signature, too
-        /// > large), RESOURCE_EXHAUSTED (too many requests in flight), UNAVAILABLE (no valid issuer loaded).
+        /// > another workload's), INVALID_ARGUMENT (identity not of this mesh; CSR malformed, wrong or several SANs, not
+        /// > P-256, bad signature, too large), RESOURCE_EXHAUSTED (too many requests in flight, or from one peer),
+        /// > UNAVAILABLE (no valid issuer loaded, or the token authority — the API server — cannot be asked).
         /// > The trailing metadata `lattice-identity-error` carries the reason as a snake_case code.
         ///
         /// - Parameters:
@@ -258,8 +262,9 @@ extension Lattice_Identity_V1_Identity {
         /// >
         /// > Certify signs the CSR into a leaf for `identity`, after checking that `token` proves that identity.
         /// > Errors: UNAUTHENTICATED (token unknown, expired or not for this audience), PERMISSION_DENIED (the token is
-        /// > another workload's), INVALID_ARGUMENT (CSR malformed, wrong or several SANs, not P-256, bad signature, too
-        /// > large), RESOURCE_EXHAUSTED (too many requests in flight), UNAVAILABLE (no valid issuer loaded).
+        /// > another workload's), INVALID_ARGUMENT (identity not of this mesh; CSR malformed, wrong or several SANs, not
+        /// > P-256, bad signature, too large), RESOURCE_EXHAUSTED (too many requests in flight, or from one peer),
+        /// > UNAVAILABLE (no valid issuer loaded, or the token authority — the API server — cannot be asked).
         /// > The trailing metadata `lattice-identity-error` carries the reason as a snake_case code.
         ///
         /// - Parameters:
@@ -301,8 +306,9 @@ extension Lattice_Identity_V1_Identity.ClientProtocol {
     /// >
     /// > Certify signs the CSR into a leaf for `identity`, after checking that `token` proves that identity.
     /// > Errors: UNAUTHENTICATED (token unknown, expired or not for this audience), PERMISSION_DENIED (the token is
-    /// > another workload's), INVALID_ARGUMENT (CSR malformed, wrong or several SANs, not P-256, bad signature, too
-    /// > large), RESOURCE_EXHAUSTED (too many requests in flight), UNAVAILABLE (no valid issuer loaded).
+    /// > another workload's), INVALID_ARGUMENT (identity not of this mesh; CSR malformed, wrong or several SANs, not
+    /// > P-256, bad signature, too large), RESOURCE_EXHAUSTED (too many requests in flight, or from one peer),
+    /// > UNAVAILABLE (no valid issuer loaded, or the token authority — the API server — cannot be asked).
     /// > The trailing metadata `lattice-identity-error` carries the reason as a snake_case code.
     ///
     /// - Parameters:
@@ -338,8 +344,9 @@ extension Lattice_Identity_V1_Identity.ClientProtocol {
     /// >
     /// > Certify signs the CSR into a leaf for `identity`, after checking that `token` proves that identity.
     /// > Errors: UNAUTHENTICATED (token unknown, expired or not for this audience), PERMISSION_DENIED (the token is
-    /// > another workload's), INVALID_ARGUMENT (CSR malformed, wrong or several SANs, not P-256, bad signature, too
-    /// > large), RESOURCE_EXHAUSTED (too many requests in flight), UNAVAILABLE (no valid issuer loaded).
+    /// > another workload's), INVALID_ARGUMENT (identity not of this mesh; CSR malformed, wrong or several SANs, not
+    /// > P-256, bad signature, too large), RESOURCE_EXHAUSTED (too many requests in flight, or from one peer),
+    /// > UNAVAILABLE (no valid issuer loaded, or the token authority — the API server — cannot be asked).
     /// > The trailing metadata `lattice-identity-error` carries the reason as a snake_case code.
     ///
     /// - Parameters:

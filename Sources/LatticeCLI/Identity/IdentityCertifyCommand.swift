@@ -72,7 +72,7 @@ public struct IdentityCertifyCommand: AsyncParsableCommand {
         let anchorsPath = self.anchors
         let controllerIdentity = self.controllerIdentity
         let transport = try HTTP2ClientTransport.Posix(
-            target: .ipv4(address: host, port: port),
+            target: .dns(host: host, port: port),
             transportSecurity: .tls { tls in
                 tls.trustRoots = .certificates([.file(path: anchorsPath, format: .pem)])
             },
@@ -111,6 +111,9 @@ public struct IdentityCertifyCommand: AsyncParsableCommand {
             print("  certificate written to \(certOut)")
         }
         if let keyOut = self.keyOut {
+            guard !FileManager.default.fileExists(atPath: keyOut) else {
+                throw CLIError("\(keyOut) already exists; remove it first (keys are never overwritten)")
+            }
             do {
                 let temp = try SecureFileWriter.writeTemporary(key.pemRepresentation + "\n", beside: keyOut, mode: 0o600)
                 guard rename(temp, keyOut) == 0 else { throw CLIError("\(keyOut): cannot write") }

@@ -43,11 +43,9 @@ public struct IdentityIssuer: Sendable {
         csr: [UInt8],
         peer: String
     ) async throws(CertifyError) -> LeafSigner.SignedLeaf {
-        let started = ContinuousClock.now
         do {
             let signed = try await self.certifyUncounted(identity: name, token: token, csr: csr, peer: peer)
             self.metrics.countIssue("ok")
-            self.metrics.signingDuration.recordNanoseconds(Int64((ContinuousClock.now - started).nanoseconds))
             self.logger.debug(
                 "certified",
                 metadata: ["lattice.identity": "\(name)", "net.peer.addr": "\(peer)"]
@@ -103,7 +101,7 @@ public struct IdentityIssuer: Sendable {
             case .unauthenticated:
                 throw CertifyError(status: .unauthenticated, label: "unauthenticated", reason: error.reason)
             case .unavailable:
-                throw CertifyError(status: .unavailable, label: "issuer_unavailable", reason: error.reason)
+                throw CertifyError(status: .unavailable, label: "authenticator_unavailable", reason: error.reason)
             }
         }
         guard proven == identity else {
@@ -114,7 +112,10 @@ public struct IdentityIssuer: Sendable {
             )
         }
         do {
-            return try self.signer.sign(csr: csr, identity: identity, issuer: issuer, now: now)
+            let started = ContinuousClock.now
+            let signed = try self.signer.sign(csr: csr, identity: identity, issuer: issuer, now: now)
+            self.metrics.signingDuration.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+            return signed
         } catch {
             throw CertifyError.from(error)
         }

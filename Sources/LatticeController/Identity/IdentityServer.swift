@@ -17,7 +17,7 @@ public final class IdentityServer: Service, Sendable {
     private let maxRequestBytes: Int
     private let logger: Logger
     private let address = Mutex<String?>(nil)
-    private let onBound: @Sendable (String) -> Void
+    private let bound: (stream: AsyncStream<String>, continuation: AsyncStream<String>.Continuation)
 
     public init(
         host: String,
@@ -25,8 +25,7 @@ public final class IdentityServer: Service, Sendable {
         store: IssuerStore,
         service: IdentityGRPCService,
         maxRequestBytes: Int = 64 * 1024,
-        logger: Logger,
-        onBound: @escaping @Sendable (String) -> Void = { _ in }
+        logger: Logger
     ) {
         self.host = host
         self.port = port
@@ -34,12 +33,19 @@ public final class IdentityServer: Service, Sendable {
         self.service = service
         self.maxRequestBytes = maxRequestBytes
         self.logger = logger
-        self.onBound = onBound
+        self.bound = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     public var boundAddress: String? { self.address.withLock { $0 } }
 
+    /// Waits until the API is listening and returns `host:port`; nil if the server stopped first.
+    public func waitUntilBound() async -> String? {
+        for await address in self.bound.stream { return address }
+        return self.boundAddress
+    }
+
     public func run() async throws {
+        defer { self.bound.continuation.finish() }
         while self.store.serving == nil {
             if Task.isCancelled || Task.isShuttingDownGracefully { return }
             try? await Task.sleep(for: .milliseconds(50))
@@ -67,7 +73,7 @@ public final class IdentityServer: Service, Sendable {
             }
             self.address.withLock { $0 = text }
             self.logger.info("identity API listening", metadata: ["net.local.addr": "\(text)"])
-            self.onBound(text)
+            self.bound.continuation.yield(text)
             await withGracefulShutdownHandler {
                 try? await gracefulShutdown()
             } onGracefulShutdown: {

@@ -40,14 +40,22 @@ public struct IssuerReloadService: Service {
     /// The state between polls.
     public struct Poller: Sendable {
         var lastSeen: [UInt8]?
+        /// When the files last seen were refused: they are validated again after ``retryRefusedAfter``, since a
+        /// refusal can be a matter of time (an issuer not yet valid on a node whose clock is behind).
+        var refusedAt: Date?
         public init() {}
     }
 
+    /// How long refused files wait before they are validated again, unchanged.
+    public static let retryRefusedAfter: Double = 30
+
     public func run() async throws {
-        var poller = Poller()
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            await self.poll(&poller)
-            try? await Task.sleep(for: self.interval)
+        try? await cancelWhenGracefulShutdown {
+            var poller = Poller()
+            while !Task.isCancelled {
+                await self.poll(&poller)
+                try await Task.sleep(for: self.interval)
+            }
         }
     }
 
@@ -56,10 +64,14 @@ public struct IssuerReloadService: Service {
         let now = self.now()
         let snapshot = self.files.snapshot()
         if let snapshot, snapshot == poller.lastSeen {
-            self.renewServingIfDue(now: now)
-            return
+            let retryRefused = poller.refusedAt.map { now.timeIntervalSince($0) >= Self.retryRefusedAfter } ?? false
+            if !retryRefused {
+                self.renewServingIfDue(now: now)
+                return
+            }
         }
         poller.lastSeen = snapshot
+        poller.refusedAt = nil
         do {
             let issuer = try await self.files.load(now: now)
             try self.store.install(issuer, signer: self.signer, now: now)
@@ -74,6 +86,7 @@ public struct IssuerReloadService: Service {
                 ]
             )
         } catch let error as IdentityError {
+            poller.refusedAt = now
             self.metrics.countReload(error.code.label)
             let keeping = self.store.issuer != nil
             self.logger.error(
@@ -85,6 +98,7 @@ public struct IssuerReloadService: Service {
             )
             if !keeping { self.metrics.issuerReady.record(0) }
         } catch {
+            poller.refusedAt = now
             self.metrics.countReload("other")
             self.logger.error("issuer refused: cannot make the serving certificate: \(error)")
         }
