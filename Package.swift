@@ -13,11 +13,13 @@ let package = Package(
         .executable(name: "lattice", targets: ["lattice"]),
         .executable(name: "lattice-controller", targets: ["lattice-controller"]),
         .executable(name: "lattice-bench", targets: ["lattice-bench"]),
+        .executable(name: "lattice-proxy", targets: ["lattice-proxy"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.0"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.0"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.0"),
@@ -37,6 +39,10 @@ let package = Package(
         // Layer 0: pure, no NIO.
         .target(
             name: "LatticeModel",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "LatticePolicy",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -85,12 +91,19 @@ let package = Package(
         .target(
             name: "LatticeAdmin",
             dependencies: [
-                "LatticeObservability",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "LatticeProxyCore",
+            dependencies: [
+                "LatticeModel",
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -108,6 +121,23 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "LatticeProxy",
+            dependencies: [
+                "LatticeModel", "LatticePolicy", "LatticeIdentity", "LatticeProxyCore", "LatticeAdmin",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -138,6 +168,7 @@ let package = Package(
         // Executables: @main only.
         .executableTarget(name: "lattice-bench", dependencies: ["LatticeBench"], swiftSettings: swiftSettings),
         .executableTarget(name: "lattice", dependencies: ["LatticeCLI"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lattice-proxy", dependencies: ["LatticeProxy"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "lattice-controller",
             dependencies: ["LatticeController"],
@@ -146,8 +177,17 @@ let package = Package(
         // Tests.
         .target(
             name: "LatticeTestSupport",
-            dependencies: ["LatticeModel", "LatticeIdentity"],
+            dependencies: [
+                "LatticeModel", "LatticeIdentity",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             path: "Tests/LatticeTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LatticePolicyTests",
+            dependencies: ["LatticePolicy"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -177,6 +217,11 @@ let package = Package(
         .testTarget(
             name: "LatticeCLITests",
             dependencies: ["LatticeCLI", "LatticeTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LatticeProxyCoreTests",
+            dependencies: ["LatticeProxyCore", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,192 @@
+import LatticeProxyCore
+import Logging
+import NIOCore
+import NIOSSL
+import NIOTLS
+
+/// Everything the outbound side needs, shared by its connections.
+struct OutboundContext: Sendable {
+    let config: ProxyConfig
+    let credentials: ProxyCredentials
+    let metrics: ProxyMetrics
+    let logger: Logger
+}
+
+/// The outbound path of one app connection: to a meshed upstream, mTLS 1.3 to the peer's proxy demanding the
+/// upstream's identity, with a transport header naming the app port; to anything else, plain TCP, counted as
+/// `tls="no_identity"` and never silent.
+enum OutboundPath {
+    static func start(channel: any Channel, upstream: Upstream, outbound: OutboundContext) {
+        switch upstream.target {
+        case .plain(let target):
+            let labels = ConnectionLabels(
+                direction: .outbound,
+                tls: "no_identity",
+                noTLSReason: "not_provided_by_service_discovery",
+                targetAddress: target.description
+            )
+            outbound.logger.debug("forwarding without mTLS: the target is not meshed", metadata: ["target": "\(target)"])
+            let metrics = outbound.metrics.connection(labels)
+            metrics.opened()
+            Splice.connect(to: target, on: channel.eventLoop, timeout: self.timeout(outbound))
+                .whenComplete { result in
+                    self.finish(result, channel: channel, metrics: metrics, outbound: outbound)
+                }
+        case .meshed(let identity, let proxy, let appPort):
+            let labels = ConnectionLabels(
+                direction: .outbound,
+                tls: "true",
+                serverID: identity,
+                targetAddress: proxy.description
+            )
+            InboundPath.whenReady(channel: channel, inbound: InboundContext(
+                config: outbound.config, credentials: outbound.credentials, metrics: outbound.metrics, logger: outbound.logger
+            )) { @Sendable in
+                let metrics = outbound.metrics.connection(labels)
+                metrics.opened()
+                self.connectMeshed(
+                    channel: channel,
+                    identity: identity,
+                    proxy: proxy,
+                    appPort: appPort,
+                    outbound: outbound,
+                    attempt: 1
+                ).whenComplete { result in
+                    self.finish(result, channel: channel, metrics: metrics, outbound: outbound)
+                }
+            }
+        }
+    }
+
+    /// Dials the peer's proxy with mTLS, waits for the handshake, writes the transport header. A failure before any
+    /// of the app's bytes went out (refused, reset or refused handshake) is retried once.
+    static func connectMeshed(
+        channel: any Channel,
+        identity: String,
+        proxy: HostPort,
+        appPort: Int,
+        outbound: OutboundContext,
+        attempt: Int
+    ) -> EventLoopFuture<any Channel> {
+        guard let contexts = outbound.credentials.current else {
+            return channel.eventLoop.makeFailedFuture(RotationError("no certificate yet"))
+        }
+        let eventLoop = channel.eventLoop
+        let handshake = eventLoop.makePromise(of: Void.self)
+        let connected = Splice.connect(to: proxy, on: eventLoop, timeout: self.timeout(outbound)) { upstream in
+            upstream.eventLoop.makeCompletedFuture {
+                try upstream.pipeline.syncOperations.addHandler(
+                    NIOSSLClientHandler(context: contexts.client, serverHostname: identity)
+                )
+                try upstream.pipeline.syncOperations.addHandler(HandshakeWaiter(promise: handshake))
+            }
+        }
+        connected.whenFailure { handshake.fail($0) }
+        let ready = connected.flatMap { upstream in
+            handshake.futureResult.flatMapThrowing { () -> any Channel in
+                var header = upstream.allocator.buffer(capacity: 16)
+                TransportHeader(port: UInt16(appPort), protocolHint: .opaque, name: "").write(into: &header)
+                upstream.writeAndFlush(header, promise: nil)
+                return upstream
+            }.flatMapErrorThrowing { error in
+                upstream.close(promise: nil)
+                throw error
+            }
+        }
+        guard attempt == 1 else { return ready }
+        return ready.flatMapError { error in
+            outbound.logger.debug("connect to the peer proxy failed; retrying once", metadata: ["error.type": "\(error)"])
+            return self.connectMeshed(
+                channel: channel,
+                identity: identity,
+                proxy: proxy,
+                appPort: appPort,
+                outbound: outbound,
+                attempt: 2
+            )
+        }
+    }
+
+    static func finish(
+        _ result: Result<any Channel, any Error>,
+        channel: any Channel,
+        metrics: ConnectionMetrics,
+        outbound: OutboundContext
+    ) {
+        switch result {
+        case .success(let upstream):
+            do {
+                try Splice.join(downstream: channel, upstream: upstream, metrics: metrics, peerIsUpstream: true)
+            } catch {
+                metrics.closed()
+                upstream.close(promise: nil)
+                channel.close(promise: nil)
+            }
+        case .failure(let error):
+            metrics.closed()
+            outbound.metrics.outboundFailed.cell(["reason": OutboundFailure.classify(error)]).add(1)
+            outbound.logger.info("outbound connection failed", metadata: ["error.type": "\(error)"])
+            channel.close(promise: nil)
+        }
+    }
+
+    static func timeout(_ outbound: OutboundContext) -> TimeAmount {
+        .nanoseconds(outbound.config.connectTimeout.nanosecondsClamped)
+    }
+}
+
+/// Closed set of outbound failure reasons, for `lattice_outbound_connections_failed_total{reason}`.
+enum OutboundFailure {
+    static func classify(_ error: any Error) -> String {
+        switch error {
+        case is NIOSSLError, is BoringSSLError, is NIOSSLExtraError: return "tls_handshake_failed"
+        case is ChannelError: return "connect_failed"
+        case is RotationError: return "no_certificate"
+        default:
+            if "\(type(of: error))".contains("Connect") { return "connect_failed" }
+            return "error"
+        }
+    }
+}
+
+/// Completes a promise when the TLS handshake on an upstream finishes (or fails), then steps aside.
+final class HandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let promise: EventLoopPromise<Void>
+
+    init(promise: EventLoopPromise<Void>) {
+        self.promise = promise
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.read()
+        context.fireChannelActive()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.read()
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let tls = event as? TLSUserEvent, case .handshakeCompleted = tls {
+            self.promise.succeed()
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.promise.fail(error)
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.promise.fail(ChannelError.ioOnClosedChannel)
+        context.fireChannelInactive()
+    }
+}
+
+@available(*, unavailable)
+extension HandshakeWaiter: Sendable {}

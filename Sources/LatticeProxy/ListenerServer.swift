@@ -1,0 +1,86 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// A listening socket as a `Service`: binds at `run()`, hands each accepted connection to `onAccept` (on the
+/// connection's event loop, once it is active), and on graceful shutdown stops accepting, then lets open
+/// connections drain for up to `drainTime` before returning.
+final class ListenerServer: Service, Sendable {
+    let name: String
+    let address: HostPort
+    let group: MultiThreadedEventLoopGroup
+    let logger: Logger
+    let drainTime: Duration
+    let onAccept: @Sendable (any Channel) -> Void
+    private let bound = Mutex<Int?>(nil)
+    private let open = Atomic<Int>(0)
+
+    init(
+        name: String,
+        address: HostPort,
+        group: MultiThreadedEventLoopGroup,
+        logger: Logger,
+        drainTime: Duration = .zero,
+        onAccept: @escaping @Sendable (any Channel) -> Void
+    ) {
+        self.name = name
+        self.address = address
+        self.group = group
+        self.logger = logger
+        self.drainTime = drainTime
+        self.onAccept = onAccept
+    }
+
+    var boundPort: Int? { self.bound.withLock { $0 } }
+
+    func run() async throws {
+        let onAccept = self.onAccept
+        let server = try await ServerBootstrap(group: self.group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 1024)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.autoRead, value: false)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] channel in
+                self.open.wrappingAdd(1, ordering: .relaxed)
+                channel.closeFuture.whenComplete { _ in self.open.wrappingSubtract(1, ordering: .relaxed) }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptedHandler(onAccept: onAccept))
+                }
+            }
+            .bind(host: self.address.host, port: self.address.port)
+            .get()
+        let port = server.localAddress?.port ?? self.address.port
+        self.bound.withLock { $0 = port }
+        self.logger.info("\(self.name) listening", metadata: ["net.local.addr": "\(self.address.host):\(port)"])
+        try? await gracefulShutdown()
+        try? await server.close()
+        let deadline = ContinuousClock.now + self.drainTime
+        while self.open.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        self.logger.info("\(self.name) stopped", metadata: ["lattice.open_connections": "\(self.open.load(ordering: .relaxed))"])
+    }
+}
+
+/// Calls `onAccept` once the accepted channel is active (never from the initializer: it isn't registered yet).
+final class AcceptedHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    let onAccept: @Sendable (any Channel) -> Void
+
+    init(onAccept: @escaping @Sendable (any Channel) -> Void) {
+        self.onAccept = onAccept
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
+        let channel = context.channel
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        self.onAccept(channel)
+    }
+}
+
+@available(*, unavailable)
+extension AcceptedHandler: Sendable {}

@@ -1,0 +1,120 @@
+import LatticeAdmin
+import LatticeProxyCore
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// The sidecar: certificate rotation, the admin endpoints, the inbound listener and the outbound listeners, in one
+/// `ServiceGroup` (listeners last, so they stop first on SIGTERM).
+public struct ProxyRuntime: Sendable {
+    let config: ProxyConfig
+    let logger: Logger
+
+    public init(config: ProxyConfig, logger: Logger) {
+        self.config = config
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let credentials = ProxyCredentials()
+        let metrics = ProxyMetrics()
+        let config = self.config
+        let logger = self.logger
+        let inbound = InboundContext(config: config, credentials: credentials, metrics: metrics, logger: logger)
+        let outbound = OutboundContext(config: config, credentials: credentials, metrics: metrics, logger: logger)
+        let trigger = ShutdownTrigger()
+        let admin = AdminServer(
+            host: config.admin.host,
+            port: config.admin.port,
+            routes: [
+                "/metrics": { _ in
+                    AdminServer.Response(
+                        status: .ok,
+                        contentType: "text/plain; version=0.0.4; charset=utf-8",
+                        body: Array(metrics.registry.render().utf8)
+                    )
+                },
+                "/ready": { _ in credentials.isReady ? .text(.ok, "ready\n") : .text(.serviceUnavailable, "not ready: no certificate yet\n") },
+                "/live": { _ in .text(.ok, "live\n") },
+                "/shutdown": { request in
+                    guard request.method == .POST else { return .text(.methodNotAllowed, "POST /shutdown\n") }
+                    guard let address = request.remoteAddress?.ipAddress, address == "127.0.0.1" || address == "::1" else {
+                        return .text(.forbidden, "/shutdown is only accepted from loopback\n")
+                    }
+                    trigger.trigger()
+                    return .text(.ok, "shutting down\n")
+                },
+            ],
+            logger: logger,
+            group: group
+        )
+        let rotation = CertificateRotationService(
+            config: config,
+            credentials: credentials,
+            metrics: metrics,
+            group: group,
+            logger: logger
+        )
+        let inboundServer = ListenerServer(
+            name: "inbound",
+            address: config.inbound,
+            group: group,
+            logger: logger,
+            drainTime: config.shutdownGrace
+        ) { channel in
+            let timeout = TimeAmount.nanoseconds(config.detectTimeout.nanosecondsClamped)
+            do {
+                try channel.pipeline.syncOperations.addHandler(
+                    DetectionHandler(timeout: timeout) { detected, buffered, context in
+                        InboundPath.route(detected, buffered: buffered, channel: context.channel, inbound: inbound)
+                    }
+                )
+            } catch {
+                channel.close(promise: nil)
+            }
+        }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: admin), .init(service: rotation), .init(service: inboundServer),
+        ]
+        for upstream in config.upstreams {
+            services.append(
+                .init(
+                    service: ListenerServer(
+                        name: "outbound \(upstream.listen)",
+                        address: upstream.listen,
+                        group: group,
+                        logger: logger,
+                        drainTime: config.shutdownGrace
+                    ) { channel in
+                        do {
+                            try channel.pipeline.syncOperations.addHandler(PendingDataHandler(), name: "pending")
+                            OutboundPath.start(channel: channel, upstream: upstream, outbound: outbound)
+                        } catch {
+                            channel.close(promise: nil)
+                        }
+                    }
+                )
+            )
+        }
+        let serviceGroup = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        trigger.set(serviceGroup)
+        try await serviceGroup.run()
+        try await group.shutdownGracefully()
+    }
+}
+
+/// Lets `/shutdown` start the group's graceful shutdown (for Jobs, whose app exits first).
+final class ShutdownTrigger: Sendable {
+    private let group = Mutex<ServiceGroup?>(nil)
+    func set(_ group: ServiceGroup) { self.group.withLock { $0 = group } }
+    func trigger() {
+        guard let group = self.group.withLock({ $0 }) else { return }
+        Task { await group.triggerGracefulShutdown() }
+    }
+}

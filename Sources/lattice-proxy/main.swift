@@ -1,0 +1,3 @@
+import LatticeProxy
+
+await ProxyMain.run()

@@ -1,0 +1,108 @@
+import Crypto
+import Foundation
+import LatticeTestSupport
+import Testing
+
+/// Two real proxies and a real controller on loopback: app → proxy (outbound) → mTLS 1.3 → proxy (inbound) → app.
+@Suite(.tags(.integration), .serialized, .timeLimit(.minutes(5)))
+struct ProxyPairTests {
+    /// Starts controller, echo backend, the server-side proxy (db) and the client-side proxy (web).
+    static func withMesh(
+        serverPolicy: String = "all-unauthenticated",
+        clientExpects: String? = nil,
+        _ body: (_ dir: String, _ client: ProxyProcess, _ server: ProxyProcess, _ outboundPort: Int, _ echo: EchoServer) async throws -> Void
+    ) async throws {
+        try await TestFiles.withDirectory { dir in
+            try ControllerProcess.makeRunbookCertificates(in: dir)
+            let controller = try await ControllerProcess(directory: dir)
+            defer { controller.stop() }
+            let echo = try await EchoServer()
+            let server = try ProxyProcess(
+                directory: dir, name: "db", serviceAccount: "db", token: "db-token",
+                controllerPort: controller.identityPort, inboundDefaultPort: echo.port, policy: serverPolicy
+            )
+            defer { server.stop() }
+            let outboundPort = try LoopbackTCP.freePort()
+            let expected = clientExpects ?? server.identity
+            let client = try ProxyProcess(
+                directory: dir, name: "web", serviceAccount: "web", token: "web-token",
+                controllerPort: controller.identityPort,
+                upstreams: ["127.0.0.1:\(outboundPort)=\(expected)@127.0.0.1:\(server.inboundPort)/\(echo.port)"]
+            )
+            defer { client.stop() }
+            try await server.waitUntilReady()
+            try await client.waitUntilReady()
+            try await body(dir, client, server, outboundPort, echo)
+            await echo.stop()
+        }
+    }
+
+    @Test func bytesCrossThePairOverMutualTLSWithBothIdentitiesCounted() async throws {
+        try await Self.withMesh { _, client, server, outboundPort, _ in
+            let payload = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+            let echoed = LoopbackTCP.exchange(port: outboundPort, payload: payload)
+            #expect(echoed?.count == payload.count)
+            #expect(echoed.map { SHA256.hash(data: $0) } == SHA256.hash(data: payload))
+            let clientMetrics = client.metrics()
+            let serverMetrics = server.metrics()
+            #expect(clientMetrics.contains(#"direction="outbound""#))
+            #expect(clientMetrics.contains(#"server_id="\#(server.identity)""#))
+            #expect(clientMetrics.contains(#"tls="true""#))
+            #expect(serverMetrics.contains(#"client_id="\#(client.identity)""#))
+            #expect(serverMetrics.contains("inbound_tcp_authz_allow_total"))
+            #expect(clientMetrics.contains("identity_cert_expiration_timestamp_seconds"))
+            // The bytes were counted on both sides (read from the server's app: the echo).
+            let readLine = serverMetrics.split(separator: "\n").first { $0.hasPrefix("tcp_read_bytes_total") && $0.contains("client_id") }
+            #expect(readLine?.hasSuffix(" \(payload.count)") == true, "\(readLine ?? "no tcp_read_bytes_total")")
+        }
+    }
+
+    @Test func aServerWithTheWrongIdentityIsRefused() async throws {
+        let impostor = "someone-else.default.serviceaccount.identity.lattice.cluster.local"
+        try await Self.withMesh(clientExpects: impostor) { _, client, _, outboundPort, _ in
+            let echoed = LoopbackTCP.exchange(port: outboundPort, payload: Array("hello".utf8))
+            #expect(echoed == nil || echoed == [])
+            let refused = await eventually(timeout: .seconds(10)) {
+                client.metrics().contains(#"lattice_outbound_connections_failed_total{reason="tls_handshake_failed"}"#)
+            }
+            #expect(refused, "\(client.metrics())")
+        }
+    }
+
+    @Test func policyModesBehaveAsStated() async throws {
+        // cluster-authenticated: meshed passes, plaintext to the inbound port is refused and counted.
+        try await Self.withMesh(serverPolicy: "cluster-authenticated") { _, _, server, outboundPort, _ in
+            #expect(LoopbackTCP.exchange(port: outboundPort, payload: Array("meshed".utf8)) == Array("meshed".utf8))
+            let plain = LoopbackTCP.exchange(port: server.inboundPort, payload: Array("GET / HTTP/1.1\r\n\r\n".utf8))
+            #expect(plain == nil || plain == [])
+            #expect(server.metrics().contains(#"inbound_tcp_authz_deny_total{"#))
+            #expect(server.metrics().contains(#"reason="unauthenticated""#))
+        }
+        // audit: plaintext passes, and is counted as what cluster-authenticated would deny.
+        try await Self.withMesh(serverPolicy: "audit") { _, _, server, _, _ in
+            let plain = LoopbackTCP.exchange(port: server.inboundPort, payload: Array("plain".utf8))
+            #expect(plain == Array("plain".utf8))
+            #expect(server.metrics().contains("lattice_inbound_tcp_audit_would_deny_total{"))
+        }
+        // deny: even meshed traffic is refused.
+        try await Self.withMesh(serverPolicy: "deny") { _, _, server, outboundPort, _ in
+            let meshed = LoopbackTCP.exchange(port: outboundPort, payload: Array("x".utf8))
+            #expect(meshed == nil || meshed == [])
+            #expect(server.metrics().contains(#"reason="deny_all""#))
+        }
+    }
+
+    @Test func garbageAndHalfHandshakesOnTheInboundPortAreRefused() async throws {
+        try await Self.withMesh(serverPolicy: "all-authenticated") { _, _, server, outboundPort, _ in
+            // Random bytes: not TLS, so plaintext, which all-authenticated refuses.
+            let garbage = LoopbackTCP.exchange(port: server.inboundPort, payload: (0..<512).map { _ in UInt8.random(in: 0...255) })
+            #expect(garbage == nil || garbage == [])
+            // Half a ClientHello for our identity: the handshake never completes; the connection ends.
+            let half: [UInt8] = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]
+            let cut = LoopbackTCP.exchange(port: server.inboundPort, payload: half, timeout: 15)
+            #expect(cut == nil || cut == [])
+            // The proxy is still serving.
+            #expect(LoopbackTCP.exchange(port: outboundPort, payload: Array("still".utf8)) == Array("still".utf8))
+        }
+    }
+}
