@@ -95,8 +95,8 @@ public struct ControllerCommand: AsyncParsableCommand {
         if self.kubeconfig != nil && !self.kubernetes {
             throw ValidationError("--kubeconfig only applies with --kubernetes")
         }
-        guard try Self.parseDuration(self.leafLifetime, flag: "--leaf-lifetime") >= .seconds(60) else {
-            throw ValidationError("--leaf-lifetime must be at least 1m (the default is 24h)")
+        guard try Self.parseDuration(self.leafLifetime, flag: "--leaf-lifetime") >= .seconds(10) else {
+            throw ValidationError("--leaf-lifetime must be at least 10s (the default is 24h)")
         }
         guard self.maxInFlight >= 1 else { throw ValidationError("--max-in-flight must be at least 1") }
         guard self.perPeerRate >= 0 else { throw ValidationError("--per-peer-rate must be 0 (no limit) or more") }

@@ -8,18 +8,22 @@ import NIOCore
 ///
 /// - forwards every `channelRead` to the partner's channel as a write, and flushes on `channelReadComplete`;
 /// - passes back-pressure across: it lets its channel's `read()` through only while the partner's channel is
-///   writable, and remembers a held-back read until the partner becomes writable again. Reads are therefore driven
-///   by `read()` calls, which with `autoRead` (the default) the channel issues itself; with autoRead off the
-///   owner issues the first `read()` on each channel after the handlers are added;
+///   writable, and remembers a held-back read until the partner becomes writable again. It relies on the channel's
+///   `autoRead` (the default) to issue those `read()`s: a caller that turned autoRead off (during detection or a
+///   handshake) turns it back on once both handlers are in place;
 /// - passes a half-close across: when its channel reports `ChannelEvent.inputClosed`, the partner flushes and
 ///   half-closes its output (`close(mode: .output)`), so a TCP FIN crosses the splice. This needs
 ///   `ChannelOptions.allowRemoteHalfClosure` on both channels; without it an end of input is `channelInactive`;
 /// - closes its channel fully once it has lost both directions, and, when the partner's channel goes inactive, once
-///   the writes already forwarded into it have completed (so a last response is not cut off);
+///   the writes already forwarded into it have completed, so a last response is not cut off (NIOPosix turns a close
+///   of a channel whose input is already shut, even `close(mode: .output)`, into a full close that drops unwritten
+///   bytes, so the handler waits for its writes first);
 /// - closes both channels at once on `errorCaught`; errors are consumed, not forwarded.
 ///
-/// A graceful close waits for pending writes, and a peer that never reads keeps it waiting: pair the splice with an
-/// idle timeout. All methods run on the channels' event loop and never block.
+/// To close after pending writes, each forwarded read is written with a promise (one small allocation per read) and
+/// the last one is kept. A graceful close waits for those writes, and a peer that never reads keeps it waiting: pair
+/// the splice with an idle timeout. Errors are not reported to the ``SpliceObserver``: put a handler before the glue
+/// handler to count them. All methods run on the channels' event loop and never block.
 public final class GlueHandler {
     /// Which side of the pair this handler is on, for the observer.
     private let side: SpliceSide

@@ -29,7 +29,7 @@ final class ControllerProcess: @unchecked Sendable {
         }
     }
 
-    init(directory: String, extraArguments: [String] = []) async throws {
+    init(directory: String, identityPort: Int = 0, extraArguments: [String] = []) async throws {
         self.directory = directory
         try TestFiles.write(
             """
@@ -43,7 +43,7 @@ final class ControllerProcess: @unchecked Sendable {
         self.process = try BackgroundProcess(
             ProcessRunner.executable("lattice-controller"),
             [
-                "--identity-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0",
+                "--identity-addr", "127.0.0.1:\(identityPort)", "--admin-addr", "127.0.0.1:0",
                 "--issuer-certificate", "\(directory)/issuer.crt", "--issuer-key", "\(directory)/issuer.key",
                 "--trust-anchors", "\(directory)/ca.crt", "--tokens-file", "\(directory)/tokens",
                 "--reload-interval", "100ms", "--addresses-file", addresses,

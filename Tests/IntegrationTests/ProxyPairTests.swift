@@ -10,11 +10,12 @@ struct ProxyPairTests {
     static func withMesh(
         serverPolicy: String = "all-unauthenticated",
         clientExpects: String? = nil,
+        controllerArguments: [String] = [],
         _ body: (_ dir: String, _ client: ProxyProcess, _ server: ProxyProcess, _ outboundPort: Int, _ echo: EchoServer) async throws -> Void
     ) async throws {
         try await TestFiles.withDirectory { dir in
             try ControllerProcess.makeRunbookCertificates(in: dir)
-            let controller = try await ControllerProcess(directory: dir)
+            let controller = try await ControllerProcess(directory: dir, extraArguments: controllerArguments)
             defer { controller.stop() }
             let echo = try await EchoServer()
             let server = try ProxyProcess(
@@ -89,6 +90,59 @@ struct ProxyPairTests {
             let meshed = LoopbackTCP.exchange(port: outboundPort, payload: Array("x".utf8))
             #expect(meshed == nil || meshed == [])
             #expect(server.metrics().contains(#"reason="deny_all""#))
+        }
+    }
+
+    @Test func certificateRenewalUnderLoadFailsNoConnection() async throws {
+        // 20 s leaves: with the 20 s backdate the proxies renew about 8 s after they start.
+        try await Self.withMesh(controllerArguments: ["--leaf-lifetime", "20s"]) { _, client, server, outboundPort, _ in
+            let start = Date()
+            var failures = 0
+            var exchanges = 0
+            while Date().timeIntervalSince(start) < 14 {
+                let payload = Array("renewal \(exchanges)".utf8)
+                if LoopbackTCP.exchange(port: outboundPort, payload: payload, timeout: 5) != payload { failures += 1 }
+                exchanges += 1
+            }
+            #expect(failures == 0, "\(failures) of \(exchanges) failed")
+            #expect(exchanges > 50)
+            for proxy in [client, server] {
+                let refreshed = proxy.metrics().split(separator: "\n").first { $0.hasPrefix(#"identity_cert_refresh_count{result="ok"}"#) }
+                let count = refreshed.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+                #expect(count >= 2, "\(proxy.identity) refreshed \(count) times")
+            }
+        }
+    }
+
+    @Test func aProxyIsReadyOnlyWithACertificateAndHoldsEarlyConnections() async throws {
+        try await TestFiles.withDirectory { dir in
+            try ControllerProcess.makeRunbookCertificates(in: dir)
+            let controllerPort = try LoopbackTCP.freePort()
+            let echo = try await EchoServer()
+            let server = try ProxyProcess(
+                directory: dir, name: "db", serviceAccount: "db", token: "db-token",
+                controllerPort: controllerPort, inboundDefaultPort: echo.port
+            )
+            defer { server.stop() }
+            let outboundPort = try LoopbackTCP.freePort()
+            let client = try ProxyProcess(
+                directory: dir, name: "web", serviceAccount: "web", token: "web-token", controllerPort: controllerPort,
+                upstreams: ["127.0.0.1:\(outboundPort)=\(server.identity)@127.0.0.1:\(server.inboundPort)/\(echo.port)"]
+            )
+            defer { client.stop() }
+            // Listening, but no controller yet: not ready.
+            let answered = await eventually(timeout: .seconds(20)) { client.admin("/ready") != nil }
+            #expect(answered)
+            #expect(client.admin("/ready")?.status == 503)
+            #expect(client.admin("/live")?.status == 200)
+            // An app call made now is held, not reset, and goes through once the controller is up.
+            async let early = Task.detached { LoopbackTCP.exchange(port: outboundPort, payload: Array("early".utf8), timeout: 30) }.value
+            try await Task.sleep(for: .milliseconds(500))
+            let controller = try await ControllerProcess(directory: dir, identityPort: controllerPort)
+            defer { controller.stop() }
+            try await client.waitUntilReady()
+            #expect(await early == Array("early".utf8))
+            await echo.stop()
         }
     }
 

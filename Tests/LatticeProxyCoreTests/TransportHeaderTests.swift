@@ -62,16 +62,18 @@ import Testing
     }
 
     /// Each field error, with the offset and value that causes it.
-    @Test(arguments: [
-        (8, [0x00, 0x00], TransportHeaderError.invalidPort),
-        (10, [0x03], .unknownProtocolHint),
-        (10, [0xFF], .unknownProtocolHint),
-        (12, [0x01, 0x00], .nameTooLong),
-        (12, [0xFF, 0xFF], .nameTooLong),
-        (14, [0xFF], .invalidName),
-        (14, [0xC3], .invalidName),
-        (15, [0x80], .invalidName),
-    ] as [(Int, [UInt8], TransportHeaderError)])
+    @Test(
+        arguments: [
+            (8, [0x00, 0x00], TransportHeaderError.invalidPort),
+            (10, [0x03], .unknownProtocolHint),
+            (10, [0xFF], .unknownProtocolHint),
+            (12, [0x01, 0x00], .nameTooLong),
+            (12, [0xFF, 0xFF], .nameTooLong),
+            (14, [0xFF], .invalidName),
+            (14, [0xC3], .invalidName),
+            (15, [0x80], .invalidName),
+        ] as [(Int, [UInt8], TransportHeaderError)]
+    )
     func fieldErrors(offset: Int, bytes: [UInt8], error: TransportHeaderError) {
         var buffer = self.encoded(TransportHeader(port: 9000, protocolHint: .http1, name: "ok"))
         buffer.setBytes(bytes, at: offset)
