@@ -107,12 +107,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "LatticeCommandLine",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
         // Layer 2.
         .target(
             name: "LatticeController",
             dependencies: [
                 "LatticeModel", "LatticeIdentity", "LatticeKube", "LatticeAPI", "LatticeObservability",
-                "LatticeAdmin",
+                "LatticeAdmin", "LatticeCommandLine",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOCertificateReloading", package: "swift-nio-extras"),
@@ -144,7 +149,7 @@ let package = Package(
         .target(
             name: "LatticeCLI",
             dependencies: [
-                "LatticeModel", "LatticeIdentity", "LatticeAPI",
+                "LatticeModel", "LatticeIdentity", "LatticeAPI", "LatticeCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -157,6 +162,7 @@ let package = Package(
             name: "LatticeBench",
             dependencies: [
                 "LatticeController", "LatticeIdentity", "LatticeAPI", "LatticeModel", "LatticeObservability",
+                "LatticeCommandLine",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -166,12 +172,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Executables: @main only.
-        .executableTarget(name: "lattice-bench", dependencies: ["LatticeBench"], swiftSettings: swiftSettings),
-        .executableTarget(name: "lattice", dependencies: ["LatticeCLI"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "lattice-bench",
+            dependencies: ["LatticeBench", "LatticeCommandLine"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "lattice", dependencies: ["LatticeCLI", "LatticeCommandLine"], swiftSettings: swiftSettings),
         .executableTarget(name: "lattice-proxy", dependencies: ["LatticeProxy"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "lattice-controller",
-            dependencies: ["LatticeController"],
+            dependencies: ["LatticeController", "LatticeCommandLine"],
             swiftSettings: swiftSettings
         ),
         // Tests.

@@ -9,17 +9,4 @@ public struct BenchCommand: AsyncParsableCommand {
     )
 
     public init() {}
-
-    public static func runAsRoot() async {
-        do {
-            var command = try Self.parseAsRoot()
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            Self.exit(withError: error)
-        }
-    }
 }

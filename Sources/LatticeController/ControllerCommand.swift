@@ -231,19 +231,3 @@ public struct ControllerCommand: AsyncParsableCommand {
         return (host.isEmpty ? "0.0.0.0" : host, port)
     }
 }
-
-extension ControllerCommand {
-    /// Parses the process's arguments and runs the controller (see `LatticeCommand.runAsRoot`).
-    public static func runAsRoot() async {
-        do {
-            var command = try Self.parseAsRoot()
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            Self.exit(withError: error)
-        }
-    }
-}

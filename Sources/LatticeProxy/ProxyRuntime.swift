@@ -24,8 +24,7 @@ public struct ProxyRuntime: Sendable {
         let metrics = ProxyMetrics()
         let config = self.config
         let logger = self.logger
-        let inbound = InboundContext(config: config, credentials: credentials, metrics: metrics, logger: logger)
-        let outbound = OutboundContext(config: config, credentials: credentials, metrics: metrics, logger: logger)
+        let context = ProxyContext(config: config, credentials: credentials, metrics: metrics, logger: logger)
         let trigger = ShutdownTrigger()
         let admin = AdminServer(
             host: config.admin.host,
@@ -69,8 +68,8 @@ public struct ProxyRuntime: Sendable {
             let timeout = TimeAmount.nanoseconds(config.detectTimeout.nanosecondsClamped)
             do {
                 try channel.pipeline.syncOperations.addHandler(
-                    DetectionHandler(timeout: timeout) { detected, buffered, context in
-                        InboundPath.route(detected, buffered: buffered, channel: context.channel, inbound: inbound)
+                    DetectionHandler(timeout: timeout) { detected, buffered, handlerContext in
+                        InboundPath.route(detected, buffered: buffered, channel: handlerContext.channel, inbound: context)
                     }
                 )
             } catch {
@@ -92,7 +91,7 @@ public struct ProxyRuntime: Sendable {
                     ) { channel in
                         do {
                             try channel.pipeline.syncOperations.addHandler(PendingDataHandler(), name: "pending")
-                            OutboundPath.start(channel: channel, upstream: upstream, outbound: outbound)
+                            OutboundPath.start(channel: channel, upstream: upstream, outbound: context)
                         } catch {
                             channel.close(promise: nil)
                         }

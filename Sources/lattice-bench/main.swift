@@ -1,3 +1,4 @@
 import LatticeBench
+import LatticeCommandLine
 
 await BenchCommand.runAsRoot()

@@ -1,3 +1,4 @@
 import LatticeController
+import LatticeCommandLine
 
 await ControllerCommand.runAsRoot()

@@ -1,3 +1,4 @@
 import LatticeCLI
+import LatticeCommandLine
 
 await LatticeCommand.runAsRoot()

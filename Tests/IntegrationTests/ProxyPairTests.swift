@@ -82,7 +82,7 @@ struct ProxyPairTests {
         // audit: plaintext passes, and is counted as what cluster-authenticated would deny.
         try await Self.withMesh(serverPolicy: "audit") { _, _, server, _, _ in
             let plain = LoopbackTCP.exchange(port: server.inboundPort, payload: Array("plain".utf8))
-            #expect(plain == Array("plain".utf8))
+            #expect(plain == Array("plain".utf8), "server proxy log: \(server.log.suffix(2000))")
             #expect(server.metrics().contains("lattice_inbound_tcp_audit_would_deny_total{"))
         }
         // deny: even meshed traffic is refused.

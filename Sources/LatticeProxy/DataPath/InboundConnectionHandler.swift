@@ -6,14 +6,6 @@ import NIOSSL
 import NIOTLS
 import X509
 
-/// Everything the inbound side needs, shared by its connections.
-struct InboundContext: Sendable {
-    let config: ProxyConfig
-    let credentials: ProxyCredentials
-    let metrics: ProxyMetrics
-    let logger: Logger
-}
-
 /// The inbound path of one accepted connection, after protocol detection:
 /// mesh TLS for our identity is terminated (client certificate required), the peer identity and the transport
 /// header decide policy and the app port; other TLS passes through untouched; plaintext is handled per policy.
@@ -23,7 +15,7 @@ enum InboundPath {
         _ detected: DetectedProtocol,
         buffered: ByteBuffer,
         channel: any Channel,
-        inbound: InboundContext
+        inbound: ProxyContext
     ) {
         switch detected {
         case .tls(let serverName) where serverName?.lowercased() == inbound.config.identity.name:
@@ -45,14 +37,14 @@ enum InboundPath {
 
     /// Runs `body` once the proxy holds a certificate; until then the connection is parked unread, for at most the
     /// hold-until-ready timeout, then closed and counted.
-    static func whenReady(channel: any Channel, inbound: InboundContext, _ body: @escaping @Sendable () -> Void) {
+    static func whenReady(channel: any Channel, inbound: ProxyContext, _ body: @escaping @Sendable () -> Void) {
         let deadline = NIODeadline.now() + .nanoseconds(inbound.config.readyTimeout.nanosecondsClamped)
         self.check(channel: channel, inbound: inbound, deadline: deadline, body)
     }
 
     private static func check(
         channel: any Channel,
-        inbound: InboundContext,
+        inbound: ProxyContext,
         deadline: NIODeadline,
         _ body: @escaping @Sendable () -> Void
     ) {
@@ -68,7 +60,7 @@ enum InboundPath {
         }
     }
 
-    static func terminateMeshTLS(buffered: ByteBuffer, channel: any Channel, inbound: InboundContext) {
+    static func terminateMeshTLS(buffered: ByteBuffer, channel: any Channel, inbound: ProxyContext) {
         guard let contexts = inbound.credentials.current else { return }
         do {
             let sync = channel.pipeline.syncOperations
@@ -93,7 +85,7 @@ enum InboundPath {
         tls: String,
         buffered: ByteBuffer,
         channel: any Channel,
-        inbound: InboundContext
+        inbound: ProxyContext
     ) {
         guard let port = inbound.config.inboundDefaultPort else {
             inbound.metrics.inboundRefused.cell(["reason": "no_target_port"]).add(1)
@@ -123,7 +115,7 @@ enum InboundPath {
         peer: PeerAuthentication,
         channel: any Channel,
         labels: ConnectionLabels,
-        inbound: InboundContext
+        inbound: ProxyContext
     ) -> Bool {
         let source = channel.remoteAddress?.ipAddress.flatMap { IPAddress($0) }
         let decision = inbound.config.policy.decide(peer: peer, source: source)
@@ -154,7 +146,7 @@ enum InboundPath {
     }
 
     /// Connects to the app and splices; a refused connect closes the client's connection.
-    static func connect(channel: any Channel, to target: HostPort, labels: ConnectionLabels, inbound: InboundContext) {
+    static func connect(channel: any Channel, to target: HostPort, labels: ConnectionLabels, inbound: ProxyContext) {
         let metrics = inbound.metrics.connection(labels)
         metrics.opened()
         Splice.connect(to: target, on: channel.eventLoop, timeout: .nanoseconds(inbound.config.connectTimeout.nanosecondsClamped))
@@ -184,11 +176,11 @@ final class MeshInboundHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
-    private let inbound: InboundContext
+    private let inbound: ProxyContext
     private var clientIdentity: String?
     private var decided = false
 
-    init(inbound: InboundContext) {
+    init(inbound: ProxyContext) {
         self.inbound = inbound
     }
 

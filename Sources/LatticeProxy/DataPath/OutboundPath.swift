@@ -4,19 +4,11 @@ import NIOCore
 import NIOSSL
 import NIOTLS
 
-/// Everything the outbound side needs, shared by its connections.
-struct OutboundContext: Sendable {
-    let config: ProxyConfig
-    let credentials: ProxyCredentials
-    let metrics: ProxyMetrics
-    let logger: Logger
-}
-
 /// The outbound path of one app connection: to a meshed upstream, mTLS 1.3 to the peer's proxy demanding the
 /// upstream's identity, with a transport header naming the app port; to anything else, plain TCP, counted as
 /// `tls="no_identity"` and never silent.
 enum OutboundPath {
-    static func start(channel: any Channel, upstream: Upstream, outbound: OutboundContext) {
+    static func start(channel: any Channel, upstream: Upstream, outbound: ProxyContext) {
         switch upstream.target {
         case .plain(let target):
             let labels = ConnectionLabels(
@@ -39,9 +31,7 @@ enum OutboundPath {
                 serverID: identity,
                 targetAddress: proxy.description
             )
-            InboundPath.whenReady(channel: channel, inbound: InboundContext(
-                config: outbound.config, credentials: outbound.credentials, metrics: outbound.metrics, logger: outbound.logger
-            )) { @Sendable in
+            InboundPath.whenReady(channel: channel, inbound: outbound) { @Sendable in
                 let metrics = outbound.metrics.connection(labels)
                 metrics.opened()
                 self.connectMeshed(
@@ -65,7 +55,7 @@ enum OutboundPath {
         identity: String,
         proxy: HostPort,
         appPort: Int,
-        outbound: OutboundContext,
+        outbound: ProxyContext,
         attempt: Int
     ) -> EventLoopFuture<any Channel> {
         guard let contexts = outbound.credentials.current else {
@@ -111,7 +101,7 @@ enum OutboundPath {
         _ result: Result<any Channel, any Error>,
         channel: any Channel,
         metrics: ConnectionMetrics,
-        outbound: OutboundContext
+        outbound: ProxyContext
     ) {
         switch result {
         case .success(let upstream):
@@ -130,7 +120,7 @@ enum OutboundPath {
         }
     }
 
-    static func timeout(_ outbound: OutboundContext) -> TimeAmount {
+    static func timeout(_ outbound: ProxyContext) -> TimeAmount {
         .nanoseconds(outbound.config.connectTimeout.nanosecondsClamped)
     }
 }
