@@ -43,6 +43,8 @@ final class ListenerServer: Service, Sendable {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.autoRead, value: false)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.recvAllocator, value: SpliceBuffers.receiveAllocator)
+            .childChannelOption(.writeBufferWaterMark, value: SpliceBuffers.writeWaterMark)
             .childChannelInitializer { [self] channel in
                 self.open.wrappingAdd(1, ordering: .relaxed)
                 channel.closeFuture.whenComplete { _ in self.open.wrappingSubtract(1, ordering: .relaxed) }

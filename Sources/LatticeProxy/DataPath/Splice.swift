@@ -37,6 +37,8 @@ enum Splice {
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelOption(.autoRead, value: false)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.recvAllocator, value: SpliceBuffers.receiveAllocator)
+            .channelOption(.writeBufferWaterMark, value: SpliceBuffers.writeWaterMark)
             .channelInitializer(initializer)
             .connect(host: target.host, port: target.port)
     }
@@ -67,4 +69,11 @@ final class ByteCountingObserver: SpliceObserver {
         self.isClosed = true
         self.metrics.closed()
     }
+}
+
+/// Buffer sizes for spliced connections: reads grow to 64 KiB for bulk transfers (TLS records are 16 KiB, so one
+/// read feeds several), and a side may hold up to 512 KiB unsent before the other stops reading.
+enum SpliceBuffers {
+    static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 2048, initial: 16_384, maximum: 65_536)
+    static let writeWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 128 * 1024, high: 512 * 1024)
 }
