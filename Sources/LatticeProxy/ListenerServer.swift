@@ -13,6 +13,8 @@ final class ListenerServer: Service, Sendable {
     let group: MultiThreadedEventLoopGroup
     let logger: Logger
     let drainTime: Duration
+    let budget: ConnectionBudget
+    let onRefused: @Sendable () -> Void
     let onAccept: @Sendable (any Channel) -> Void
     private let bound = Mutex<Int?>(nil)
     private let open = Atomic<Int>(0)
@@ -23,6 +25,8 @@ final class ListenerServer: Service, Sendable {
         group: MultiThreadedEventLoopGroup,
         logger: Logger,
         drainTime: Duration = .zero,
+        budget: ConnectionBudget,
+        onRefused: @escaping @Sendable () -> Void = {},
         onAccept: @escaping @Sendable (any Channel) -> Void
     ) {
         self.name = name
@@ -30,6 +34,8 @@ final class ListenerServer: Service, Sendable {
         self.group = group
         self.logger = logger
         self.drainTime = drainTime
+        self.budget = budget
+        self.onRefused = onRefused
         self.onAccept = onAccept
     }
 
@@ -46,8 +52,15 @@ final class ListenerServer: Service, Sendable {
             .childChannelOption(.recvAllocator, value: SpliceBuffers.receiveAllocator)
             .childChannelOption(.writeBufferWaterMark, value: SpliceBuffers.writeWaterMark)
             .childChannelInitializer { [self] channel in
+                guard self.budget.tryAcquire() else {
+                    self.onRefused()
+                    return channel.close()
+                }
                 self.open.wrappingAdd(1, ordering: .relaxed)
-                channel.closeFuture.whenComplete { _ in self.open.wrappingSubtract(1, ordering: .relaxed) }
+                channel.closeFuture.whenComplete { _ in
+                    self.open.wrappingSubtract(1, ordering: .relaxed)
+                    self.budget.release()
+                }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(AcceptedHandler(onAccept: onAccept))
                 }

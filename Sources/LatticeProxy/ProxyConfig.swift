@@ -23,6 +23,7 @@ public struct ProxyConfig: Sendable {
         case connectTimeout = "LATTICE_PROXY_CONNECT_TIMEOUT"
         case readyTimeout = "LATTICE_PROXY_HOLD_UNTIL_READY_TIMEOUT"
         case shutdownGrace = "LATTICE_PROXY_SHUTDOWN_GRACE_PERIOD"
+        case maxConnections = "LATTICE_PROXY_MAX_CONNECTIONS"
         case logLevel = "LATTICE_PROXY_LOG_LEVEL"
     }
 
@@ -42,6 +43,7 @@ public struct ProxyConfig: Sendable {
     public var connectTimeout: Duration
     public var readyTimeout: Duration
     public var shutdownGrace: Duration
+    public var maxConnections: Int
     public var logLevel: String
 
     /// Reads the configuration from `environment`.
@@ -104,6 +106,14 @@ public struct ProxyConfig: Sendable {
         self.readyTimeout = try duration(.readyTimeout, default: .seconds(10))
         self.shutdownGrace = try duration(.shutdownGrace, default: .seconds(5))
         self.logLevel = value(.logLevel) ?? "info"
+        if let text = value(.maxConnections) {
+            guard let limit = Int(text), limit >= 1 else {
+                throw ProxyConfigError(.maxConnections, "'\(text)' is not a positive number of connections")
+            }
+            self.maxConnections = limit
+        } else {
+            self.maxConnections = 10_000
+        }
     }
 
     /// The identity domain a name belongs to (`…serviceaccount.identity.<ns>.<trust-domain>`).

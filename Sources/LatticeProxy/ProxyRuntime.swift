@@ -26,6 +26,8 @@ public struct ProxyRuntime: Sendable {
         let logger = self.logger
         let context = ProxyContext(config: config, credentials: credentials, metrics: metrics, logger: logger)
         let trigger = ShutdownTrigger()
+        let budget = ConnectionBudget(limit: config.maxConnections)
+        let refusedAtLimit = metrics.inboundRefused.cell(["reason": "connection_limit"])
         let admin = AdminServer(
             host: config.admin.host,
             port: config.admin.port,
@@ -63,7 +65,9 @@ public struct ProxyRuntime: Sendable {
             address: config.inbound,
             group: group,
             logger: logger,
-            drainTime: config.shutdownGrace
+            drainTime: config.shutdownGrace,
+            budget: budget,
+            onRefused: { refusedAtLimit.add(1) }
         ) { channel in
             let timeout = TimeAmount.nanoseconds(config.detectTimeout.nanosecondsClamped)
             do {
@@ -87,7 +91,9 @@ public struct ProxyRuntime: Sendable {
                         address: upstream.listen,
                         group: group,
                         logger: logger,
-                        drainTime: config.shutdownGrace
+                        drainTime: config.shutdownGrace,
+                        budget: budget,
+                        onRefused: { refusedAtLimit.add(1) }
                     ) { channel in
                         do {
                             try channel.pipeline.syncOperations.addHandler(PendingDataHandler(), name: "pending")

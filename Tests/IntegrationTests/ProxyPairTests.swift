@@ -146,6 +146,37 @@ struct ProxyPairTests {
         }
     }
 
+    @Test func connectionsPastTheCapAreClosedAndCounted() async throws {
+        try await TestFiles.withDirectory { dir in
+            try ControllerProcess.makeRunbookCertificates(in: dir)
+            let controller = try await ControllerProcess(directory: dir)
+            defer { controller.stop() }
+            let echo = try await EchoServer()
+            let server = try ProxyProcess(
+                directory: dir, name: "db", serviceAccount: "db", token: "db-token",
+                controllerPort: controller.identityPort, inboundDefaultPort: echo.port,
+                extraEnvironment: ["LATTICE_PROXY_MAX_CONNECTIONS": "1"]
+            )
+            defer { server.stop() }
+            try await server.waitUntilReady()
+            var held = try #require(LoopbackTCP.open(port: server.inboundPort))
+            defer { if held >= 0 { close(held) } }
+            let refused = await eventually(timeout: .seconds(10)) {
+                LoopbackTCP.exchange(port: server.inboundPort, payload: Array("x".utf8), timeout: 5) == []
+                    && server.metrics().contains(#"lattice_inbound_connections_refused_total{reason="connection_limit"}"#)
+            }
+            #expect(refused, "\(server.metrics())")
+            close(held)
+            held = -1
+            // With the slot free again, connections are served.
+            let served = await eventually(timeout: .seconds(10)) {
+                LoopbackTCP.exchange(port: server.inboundPort, payload: Array("y".utf8), timeout: 5) == Array("y".utf8)
+            }
+            #expect(served)
+            await echo.stop()
+        }
+    }
+
     @Test func garbageAndHalfHandshakesOnTheInboundPortAreRefused() async throws {
         try await Self.withMesh(serverPolicy: "all-authenticated") { _, _, server, outboundPort, _ in
             // Random bytes: not TLS, so plaintext, which all-authenticated refuses.

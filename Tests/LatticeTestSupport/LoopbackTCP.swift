@@ -34,6 +34,26 @@ public enum LoopbackTCP {
         return bound == 0
     }
 
+    /// Opens a connection and returns its descriptor (the caller closes it), or nil.
+    public static func open(port: Int) -> Int32? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            close(fd)
+            return nil
+        }
+        return fd
+    }
+
     /// Sends `payload`, half-closes, and reads until the peer closes (bounded by `timeout` seconds).
     /// Returns nil when the connection could not be made; the bytes read otherwise (possibly empty on refusal).
     public static func exchange(port: Int, payload: [UInt8], timeout: Double = 20) -> [UInt8]? {

@@ -1,6 +1,7 @@
 import LatticeProxyCore
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 import NIOTLS
 
@@ -130,11 +131,9 @@ enum OutboundFailure {
     static func classify(_ error: any Error) -> String {
         switch error {
         case is NIOSSLError, is BoringSSLError, is NIOSSLExtraError: return "tls_handshake_failed"
-        case is ChannelError: return "connect_failed"
+        case is ChannelError, is NIOConnectionError, is IOError: return "connect_failed"
         case is RotationError: return "no_certificate"
-        default:
-            if "\(type(of: error))".contains("Connect") { return "connect_failed" }
-            return "error"
+        default: return "error"
         }
     }
 }

@@ -50,7 +50,11 @@ struct IdentityClient: Sendable {
         let scheduled = channel.eventLoop.scheduleTask(in: timeout) {
             responsePromise.fail(IdentityClientError(status: 4, message: "no answer within \(timeout)", reason: nil))
         }
-        defer { scheduled.cancel() }
+        defer {
+            scheduled.cancel()
+            // Every path completes the promise (a second completion is ignored), so none is leaked on a throw.
+            responsePromise.fail(IdentityClientError(status: 1, message: "call abandoned", reason: nil))
+        }
         _ = try await channel.configureHTTP2Pipeline(mode: .client, inboundStreamInitializer: nil).flatMap { multiplexer in
             multiplexer.createStreamChannel { stream in
                 stream.eventLoop.makeCompletedFuture {
