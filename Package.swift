@@ -191,6 +191,7 @@ let package = Package(
                 "LatticeModel", "LatticeIdentity",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/LatticeTestSupport",
             swiftSettings: swiftSettings

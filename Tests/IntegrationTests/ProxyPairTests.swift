@@ -58,6 +58,51 @@ struct ProxyPairTests {
         }
     }
 
+    @Test func oneGiBEachWayArrivesIntact() async throws {
+        try await Self.withMesh { _, client, _, outboundPort, _ in
+            let total = 1 << 30
+            let result = try #require(
+                await Task.detached { LoopbackTCP.streamThroughEcho(port: outboundPort, totalBytes: total) }.value
+            )
+            #expect(result.receivedBytes == total)
+            #expect(result.sent == result.received)
+            let written = client.metrics().split(separator: "\n").first {
+                $0.hasPrefix("tcp_write_bytes_total") && $0.contains("server_id")
+            }
+            #expect(written?.hasSuffix(" \(total)") == true, "\(written ?? "no tcp_write_bytes_total")")
+        }
+    }
+
+    @Test func sigtermStopsAcceptingAndDrainsOpenConnections() async throws {
+        try await Self.withMesh { _, client, _, outboundPort, _ in
+            var held = try #require(LoopbackTCP.open(port: outboundPort))
+            defer { if held >= 0 { close(held) } }
+            // The held connection is through the pair before the signal.
+            let first = Array("before".utf8)
+            #expect(first.withUnsafeBytes { send(held, $0.baseAddress, $0.count, 0) } == first.count)
+            client.process.terminate()  // SIGTERM
+            let stoppedAccepting = await eventually(timeout: .seconds(10)) { LoopbackTCP.open(port: outboundPort).map { close($0); return false } ?? true }
+            #expect(stoppedAccepting, "the outbound listener still accepts after SIGTERM")
+            #expect(client.process.isRunning, "the proxy exited without draining")
+            // The open connection still works: finish it and read the echo.
+            let second = Array(" and after".utf8)
+            #expect(second.withUnsafeBytes { send(held, $0.baseAddress, $0.count, 0) } == second.count)
+            shutdown(held, Int32(SHUT_WR))
+            var received: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 1024)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { recv(held, $0.baseAddress, $0.count, 0) }
+                if n <= 0 { break }
+                received += buffer[0..<n]
+            }
+            close(held)
+            held = -1
+            #expect(received == first + second)
+            let exited = await eventually(timeout: .seconds(10)) { !client.process.isRunning }
+            #expect(exited)
+        }
+    }
+
     @Test func aServerWithTheWrongIdentityIsRefused() async throws {
         let impostor = "someone-else.default.serviceaccount.identity.lattice.cluster.local"
         try await Self.withMesh(clientExpects: impostor) { _, client, _, outboundPort, _ in

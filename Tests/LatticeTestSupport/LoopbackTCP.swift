@@ -143,3 +143,65 @@ final class EchoHandler: ChannelInboundHandler {
 
 @available(*, unavailable)
 extension EchoHandler: Sendable {}
+
+extension LoopbackTCP {
+    /// Streams `totalBytes` to an echo service at `port` while reading the echo back concurrently (so neither side
+    /// stalls the other), and returns the SHA-256 of what was sent and of what came back, and the bytes received.
+    /// The data is a random 1 MiB block repeated; bounded by `timeout` seconds.
+    public static func streamThroughEcho(port: Int, totalBytes: Int, timeout: Int = 300)
+        -> (sent: [UInt8], received: [UInt8], receivedBytes: Int)?
+    {
+        guard let fd = self.open(port: port) else { return nil }
+        defer { close(fd) }
+        var tv = timeval(tv_sec: timeout, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var block = [UInt8](repeating: 0, count: 1 << 20)
+        var generator = SystemRandomNumberGenerator()
+        for i in stride(from: 0, to: block.count, by: 8) {
+            withUnsafeBytes(of: generator.next() as UInt64) { raw in
+                for j in 0..<8 { block[i + j] = raw[j] }
+            }
+        }
+        let sendBlock = block
+        let sentDigest = SendableBox<[UInt8]>([])
+        let done = DispatchSemaphore(value: 0)
+        let sender = Thread {
+            var hasher = SHA256Hasher()
+            var remaining = totalBytes
+            while remaining > 0 {
+                let chunk = min(remaining, sendBlock.count)
+                var offset = 0
+                while offset < chunk {
+                    let n = sendBlock[offset..<chunk].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                    if n <= 0 { remaining = 0; break }
+                    hasher.update(sendBlock[offset..<(offset + n)])
+                    offset += n
+                }
+                remaining -= chunk
+            }
+            shutdown(fd, Int32(SHUT_WR))
+            sentDigest.value = hasher.finish()
+            done.signal()
+        }
+        sender.start()
+        var hasher = SHA256Hasher()
+        var received = 0
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            hasher.update(buffer[0..<n])
+            received += n
+        }
+        done.wait()
+        return (sentDigest.value, hasher.finish(), received)
+    }
+}
+
+/// A value shared between a test thread and the test, written once before a semaphore is signalled.
+final class SendableBox<T>: @unchecked Sendable {
+    // Written by one thread before `done.signal()`, read after `done.wait()`.
+    var value: T
+    init(_ value: T) { self.value = value }
+}
