@@ -153,13 +153,7 @@ enum InboundPath {
             .whenComplete { result in
                 switch result {
                 case .success(let upstream):
-                    do {
-                        try Splice.join(downstream: channel, upstream: upstream, metrics: metrics, peerIsUpstream: false)
-                    } catch {
-                        metrics.closed()
-                        upstream.close(promise: nil)
-                        channel.close(promise: nil)
-                    }
+                    Splice.joinOrClose(downstream: channel, upstream: upstream, metrics: metrics, peerIsUpstream: false)
                 case .failure(let error):
                     metrics.closed()
                     inbound.metrics.inboundRefused.cell(["reason": "app_unreachable"]).add(1)

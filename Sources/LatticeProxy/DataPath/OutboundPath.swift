@@ -106,13 +106,7 @@ enum OutboundPath {
     ) {
         switch result {
         case .success(let upstream):
-            do {
-                try Splice.join(downstream: channel, upstream: upstream, metrics: metrics, peerIsUpstream: true)
-            } catch {
-                metrics.closed()
-                upstream.close(promise: nil)
-                channel.close(promise: nil)
-            }
+            Splice.joinOrClose(downstream: channel, upstream: upstream, metrics: metrics, peerIsUpstream: true)
         case .failure(let error):
             metrics.closed()
             outbound.metrics.outboundFailed.cell(["reason": OutboundFailure.classify(error)]).add(1)

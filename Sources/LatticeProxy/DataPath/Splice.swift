@@ -25,6 +25,22 @@ enum Splice {
         try upstream.syncOptions?.setOption(.autoRead, value: true)
     }
 
+    /// ``join(downstream:upstream:metrics:peerIsUpstream:)``, closing both and counting the close if that fails.
+    static func joinOrClose(
+        downstream: any Channel,
+        upstream: any Channel,
+        metrics: ConnectionMetrics,
+        peerIsUpstream: Bool
+    ) {
+        do {
+            try self.join(downstream: downstream, upstream: upstream, metrics: metrics, peerIsUpstream: peerIsUpstream)
+        } catch {
+            metrics.closed()
+            upstream.close(promise: nil)
+            downstream.close(promise: nil)
+        }
+    }
+
     /// A plain TCP connect on `eventLoop` with half-closure allowed and autoRead off (the glue drives reads).
     static func connect(
         to target: HostPort,
