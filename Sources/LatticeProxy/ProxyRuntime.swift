@@ -73,7 +73,7 @@ public struct ProxyRuntime: Sendable {
             do {
                 try channel.pipeline.syncOperations.addHandler(
                     DetectionHandler(timeout: timeout) { detected, buffered, handlerContext in
-                        InboundPath.route(detected, buffered: buffered, channel: handlerContext.channel, inbound: context)
+                        InboundPath.route(detected, buffered: buffered, channel: handlerContext.channel, proxy: context)
                     }
                 )
             } catch {
@@ -97,7 +97,7 @@ public struct ProxyRuntime: Sendable {
                     ) { channel in
                         do {
                             try channel.pipeline.syncOperations.addHandler(PendingDataHandler(), name: "pending")
-                            OutboundPath.start(channel: channel, upstream: upstream, outbound: context)
+                            OutboundPath.start(channel: channel, upstream: upstream, proxy: context)
                         } catch {
                             channel.close(promise: nil)
                         }

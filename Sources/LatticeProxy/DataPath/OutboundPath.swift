@@ -9,7 +9,7 @@ import NIOTLS
 /// upstream's identity, with a transport header naming the app port; to anything else, plain TCP, counted as
 /// `tls="no_identity"` and never silent.
 enum OutboundPath {
-    static func start(channel: any Channel, upstream: Upstream, outbound: ProxyContext) {
+    static func start(channel: any Channel, upstream: Upstream, proxy: ProxyContext) {
         switch upstream.target {
         case .plain(let target):
             let labels = ConnectionLabels(
@@ -18,32 +18,32 @@ enum OutboundPath {
                 noTLSReason: "not_provided_by_service_discovery",
                 targetAddress: target.description
             )
-            outbound.logger.debug("forwarding without mTLS: the target is not meshed", metadata: ["target": "\(target)"])
-            let metrics = outbound.metrics.connection(labels)
+            proxy.logger.debug("forwarding without mTLS: the target is not meshed", metadata: ["target": "\(target)"])
+            let metrics = proxy.metrics.connection(labels)
             metrics.opened()
-            Splice.connect(to: target, on: channel.eventLoop, timeout: self.timeout(outbound))
+            Splice.connect(to: target, on: channel.eventLoop, timeout: self.timeout(proxy))
                 .whenComplete { result in
-                    self.finish(result, channel: channel, metrics: metrics, outbound: outbound)
+                    self.finish(result, channel: channel, metrics: metrics, proxy: proxy)
                 }
-        case .meshed(let identity, let proxy, let appPort):
+        case .meshed(let identity, let peerProxy, let appPort):
             let labels = ConnectionLabels(
                 direction: .outbound,
                 tls: "true",
                 serverID: identity,
-                targetAddress: proxy.description
+                targetAddress: peerProxy.description
             )
-            InboundPath.whenReady(channel: channel, inbound: outbound) { @Sendable in
-                let metrics = outbound.metrics.connection(labels)
+            proxy.whenReady(channel: channel) { @Sendable in
+                let metrics = proxy.metrics.connection(labels)
                 metrics.opened()
                 self.connectMeshed(
                     channel: channel,
                     identity: identity,
-                    proxy: proxy,
+                    peerProxy: peerProxy,
                     appPort: appPort,
-                    outbound: outbound,
+                    proxy: proxy,
                     attempt: 1
                 ).whenComplete { result in
-                    self.finish(result, channel: channel, metrics: metrics, outbound: outbound)
+                    self.finish(result, channel: channel, metrics: metrics, proxy: proxy)
                 }
             }
         }
@@ -54,17 +54,17 @@ enum OutboundPath {
     static func connectMeshed(
         channel: any Channel,
         identity: String,
-        proxy: HostPort,
+        peerProxy: HostPort,
         appPort: Int,
-        outbound: ProxyContext,
+        proxy: ProxyContext,
         attempt: Int
     ) -> EventLoopFuture<any Channel> {
-        guard let contexts = outbound.credentials.current else {
+        guard let contexts = proxy.credentials.current else {
             return channel.eventLoop.makeFailedFuture(RotationError("no certificate yet"))
         }
         let eventLoop = channel.eventLoop
         let handshake = eventLoop.makePromise(of: Void.self)
-        let connected = Splice.connect(to: proxy, on: eventLoop, timeout: self.timeout(outbound)) { upstream in
+        let connected = Splice.connect(to: peerProxy, on: eventLoop, timeout: self.timeout(proxy)) { upstream in
             upstream.eventLoop.makeCompletedFuture {
                 try upstream.pipeline.syncOperations.addHandler(
                     NIOSSLClientHandler(context: contexts.client, serverHostname: identity)
@@ -86,13 +86,13 @@ enum OutboundPath {
         }
         guard attempt == 1 else { return ready }
         return ready.flatMapError { error in
-            outbound.logger.debug("connect to the peer proxy failed; retrying once", metadata: ["error.type": "\(error)"])
+            proxy.logger.debug("connect to the peer proxy failed; retrying once", metadata: ["error.type": "\(error)"])
             return self.connectMeshed(
                 channel: channel,
                 identity: identity,
-                proxy: proxy,
+                peerProxy: peerProxy,
                 appPort: appPort,
-                outbound: outbound,
+                proxy: proxy,
                 attempt: 2
             )
         }
@@ -102,21 +102,21 @@ enum OutboundPath {
         _ result: Result<any Channel, any Error>,
         channel: any Channel,
         metrics: ConnectionMetrics,
-        outbound: ProxyContext
+        proxy: ProxyContext
     ) {
         switch result {
         case .success(let upstream):
             Splice.joinOrClose(downstream: channel, upstream: upstream, metrics: metrics, peerIsUpstream: true)
         case .failure(let error):
             metrics.closed()
-            outbound.metrics.outboundFailed.cell(["reason": OutboundFailure.classify(error)]).add(1)
-            outbound.logger.info("outbound connection failed", metadata: ["error.type": "\(error)"])
+            proxy.metrics.outboundFailed.cell(["reason": OutboundFailure.classify(error)]).add(1)
+            proxy.logger.info("outbound connection failed", metadata: ["error.type": "\(error)"])
             channel.close(promise: nil)
         }
     }
 
-    static func timeout(_ outbound: ProxyContext) -> TimeAmount {
-        .nanoseconds(outbound.config.connectTimeout.nanosecondsClamped)
+    static func timeout(_ proxy: ProxyContext) -> TimeAmount {
+        .nanoseconds(proxy.config.connectTimeout.nanosecondsClamped)
     }
 }
 

@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 
 /// What every connection of the proxy shares: its configuration, credentials, metrics and logger.
 struct ProxyContext: Sendable {
@@ -6,4 +7,31 @@ struct ProxyContext: Sendable {
     let credentials: ProxyCredentials
     let metrics: ProxyMetrics
     let logger: Logger
+}
+
+extension ProxyContext {
+    /// Runs `body` once the proxy holds a certificate; until then the connection is parked unread, for at most the
+    /// hold-until-ready timeout, then closed and counted.
+    func whenReady(channel: any Channel, _ body: @escaping @Sendable () -> Void) {
+        let deadline = NIODeadline.now() + .nanoseconds(self.config.readyTimeout.nanosecondsClamped)
+        Self.check(channel: channel, proxy: self, deadline: deadline, body)
+    }
+
+    private static func check(
+        channel: any Channel,
+        proxy: ProxyContext,
+        deadline: NIODeadline,
+        _ body: @escaping @Sendable () -> Void
+    ) {
+        if proxy.credentials.isReady {
+            body()
+        } else if NIODeadline.now() >= deadline || !channel.isActive {
+            proxy.metrics.inboundRefused.cell(["reason": "not_ready"]).add(1)
+            channel.close(promise: nil)
+        } else {
+            channel.eventLoop.scheduleTask(in: .milliseconds(20)) {
+                Self.check(channel: channel, proxy: proxy, deadline: deadline, body)
+            }
+        }
+    }
 }
