@@ -221,13 +221,8 @@ public struct ControllerCommand: AsyncParsableCommand {
         return duration
     }
 
-    static func parseAddress(_ text: String, flag: String) throws -> (host: String, port: Int) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-            (0...65535).contains(port)
-        else {
-            throw ValidationError("\(flag) '\(text)' is not HOST:PORT")
-        }
-        let host = String(text[..<colon])
-        return (host.isEmpty ? "0.0.0.0" : host, port)
+    static func parseAddress(_ text: String, flag: String) throws -> HostPort {
+        guard let address = HostPort(parsing: text) else { throw ValidationError("\(flag) '\(text)' is not HOST:PORT") }
+        return address
     }
 }

@@ -59,11 +59,3 @@ public struct LeafSigner: Sendable {
         return SignedLeaf(leaf: leaf, intermediates: [issuer.certificate] + issuer.chain)
     }
 }
-
-extension Duration {
-    /// The duration in seconds, as Foundation's `TimeInterval`.
-    public var timeInterval: Double {
-        let (seconds, attoseconds) = self.components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}

@@ -1,3 +1,4 @@
+import LatticeModel
 import Logging
 import NIOCore
 import NIOPosix

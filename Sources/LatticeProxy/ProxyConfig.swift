@@ -139,28 +139,12 @@ public struct ProxyConfigError: Error, CustomStringConvertible, Sendable {
     public var description: String { "\(self.key.rawValue) \(self.reason)" }
 }
 
-/// `HOST:PORT`.
-public struct HostPort: Hashable, Sendable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
-
-    public init(host: String, port: Int) {
-        self.host = host
-        self.port = port
-    }
-
+extension HostPort {
+    /// Parses `HOST:PORT` from a configuration value, with an error naming the variable.
     static func parse(_ text: String, key: ProxyConfig.Key) throws(ProxyConfigError) -> HostPort {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-            (0...65535).contains(port), colon != text.startIndex
-        else {
-            throw ProxyConfigError(key, "'\(text)' is not HOST:PORT")
-        }
-        var host = String(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return HostPort(host: host, port: port)
+        guard let address = HostPort(parsing: text) else { throw ProxyConfigError(key, "'\(text)' is not HOST:PORT") }
+        return address
     }
-
-    public var description: String { self.host.contains(":") ? "[\(self.host)]:\(self.port)" : "\(self.host):\(self.port)" }
 }
 
 /// A local-mode upstream: an outbound listener and where its connections go.

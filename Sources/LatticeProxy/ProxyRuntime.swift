@@ -1,3 +1,4 @@
+import LatticeModel
 import LatticeAdmin
 import LatticeProxyCore
 import Logging
@@ -69,7 +70,7 @@ public struct ProxyRuntime: Sendable {
             budget: budget,
             onRefused: { refusedAtLimit.add(1) }
         ) { channel in
-            let timeout = TimeAmount.nanoseconds(config.detectTimeout.nanosecondsClamped)
+            let timeout = TimeAmount.nanoseconds(config.detectTimeout.totalNanoseconds)
             do {
                 try channel.pipeline.syncOperations.addHandler(
                     DetectionHandler(timeout: timeout) { detected, buffered, handlerContext in

@@ -27,17 +27,22 @@ import X509
         ).run(now: Date())
     }
 
+    /// A leaf for `identity` signed by `issuer.crt`/`issuer.key` in `dir`, written to `leaf.crt`/`leaf.key`.
+    func issueLeaf(in dir: String) throws {
+        try CertificateRequest(
+            subject: self.identity,
+            certificatePath: "\(dir)/leaf.crt",
+            keyPath: "\(dir)/leaf.key",
+            profile: .leaf,
+            caPath: "\(dir)/issuer.crt",
+            caKeyPath: "\(dir)/issuer.key"
+        ).run(now: Date())
+    }
+
     @Test func runbookChainIsAcceptedByOpenSSL() async throws {
         try await TestFiles.withDirectory { dir in
             try self.makeRunbookChain(in: dir)
-            try CertificateRequest(
-                subject: self.identity,
-                certificatePath: "\(dir)/leaf.crt",
-                keyPath: "\(dir)/leaf.key",
-                profile: .leaf,
-                caPath: "\(dir)/issuer.crt",
-                caKeyPath: "\(dir)/issuer.key"
-            ).run(now: Date())
+            try self.issueLeaf(in: dir)
             for key in ["ca.key", "issuer.key", "leaf.key"] {
                 #expect(TestFiles.mode("\(dir)/\(key)") == 0o600)
             }
@@ -73,14 +78,7 @@ import X509
                 now: Date()
             )
             #expect(issuer.certificate.subject.description == "CN=identity.linkerd.cluster.local")
-            try CertificateRequest(
-                subject: self.identity,
-                certificatePath: "\(dir)/leaf.crt",
-                keyPath: "\(dir)/leaf.key",
-                profile: .leaf,
-                caPath: "\(dir)/issuer.crt",
-                caKeyPath: "\(dir)/issuer.key"
-            ).run(now: Date())
+            try self.issueLeaf(in: dir)
             try OpenSSL.run(["verify", "-CAfile", "root.crt", "-untrusted", "issuer.crt", "leaf.crt"], in: dir)
         }
     }

@@ -50,12 +50,9 @@ public struct IdentityCertifyCommand: AsyncParsableCommand {
     public init() {}
 
     public func run() async throws {
-        guard let colon = self.controller.lastIndex(of: ":"),
-            let port = Int(self.controller[self.controller.index(after: colon)...])
-        else {
+        guard let address = HostPort(parsing: self.controller) else {
             throw ValidationError("--controller '\(self.controller)' is not HOST:PORT")
         }
-        let host = String(self.controller[..<colon])
         let bundle: TrustBundle
         let token: String
         do {
@@ -72,7 +69,7 @@ public struct IdentityCertifyCommand: AsyncParsableCommand {
         let anchorsPath = self.anchors
         let controllerIdentity = self.controllerIdentity
         let transport = try HTTP2ClientTransport.Posix(
-            target: .dns(host: host, port: port),
+            target: .dns(host: address.host, port: address.port),
             transportSecurity: .tls { tls in
                 tls.trustRoots = .certificates([.file(path: anchorsPath, format: .pem)])
             },

@@ -114,17 +114,10 @@ public struct IdentityIssuer: Sendable {
         do {
             let started = ContinuousClock.now
             let signed = try self.signer.sign(csr: csr, identity: identity, issuer: issuer, now: now)
-            self.metrics.signingDuration.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+            self.metrics.signingDuration.recordNanoseconds((ContinuousClock.now - started).totalNanoseconds)
             return signed
         } catch {
             throw CertifyError.from(error)
         }
-    }
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = self.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -34,7 +34,7 @@ public final class LocalTokenAuthenticator: TokenAuthenticator {
     ) {
         self.path = path
         self.domain = domain
-        self.recheckInterval = recheckInterval.timeIntervalSeconds
+        self.recheckInterval = recheckInterval.timeInterval
         self.now = now
     }
 
@@ -136,12 +136,5 @@ public final class LocalTokenAuthenticator: TokenAuthenticator {
             entries[token] = Entry(identity: identity, notAfter: notAfter)
         }
         return entries
-    }
-}
-
-extension Duration {
-    var timeIntervalSeconds: Double {
-        let (seconds, attoseconds) = self.components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

@@ -1,3 +1,4 @@
+import LatticeModel
 import LatticePolicy
 import LatticeProxyCore
 import Logging
@@ -124,7 +125,7 @@ enum InboundPath {
     static func connect(channel: any Channel, to target: HostPort, labels: ConnectionLabels, proxy: ProxyContext) {
         let metrics = proxy.metrics.connection(labels)
         metrics.opened()
-        Splice.connect(to: target, on: channel.eventLoop, timeout: .nanoseconds(proxy.config.connectTimeout.nanosecondsClamped))
+        Splice.connect(to: target, on: channel.eventLoop, timeout: .nanoseconds(proxy.config.connectTimeout.totalNanoseconds))
             .whenComplete { result in
                 switch result {
                 case .success(let upstream):
@@ -136,12 +137,5 @@ enum InboundPath {
                     channel.close(promise: nil)
                 }
             }
-    }
-}
-
-extension Duration {
-    var nanosecondsClamped: Int64 {
-        let (seconds, attoseconds) = self.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -1,3 +1,4 @@
+import LatticeModel
 import LatticePolicy
 import LatticeProxyCore
 import NIOCore

@@ -1,3 +1,4 @@
+import LatticeModel
 import LatticeProxyCore
 import Logging
 import NIOCore
@@ -116,7 +117,7 @@ enum OutboundPath {
     }
 
     static func timeout(_ proxy: ProxyContext) -> TimeAmount {
-        .nanoseconds(proxy.config.connectTimeout.nanosecondsClamped)
+        .nanoseconds(proxy.config.connectTimeout.totalNanoseconds)
     }
 }
 

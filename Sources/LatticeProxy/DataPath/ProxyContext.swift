@@ -1,3 +1,4 @@
+import LatticeModel
 import Logging
 import NIOCore
 
@@ -13,7 +14,7 @@ extension ProxyContext {
     /// Runs `body` once the proxy holds a certificate; until then the connection is parked unread, for at most the
     /// hold-until-ready timeout, then closed and counted.
     func whenReady(channel: any Channel, _ body: @escaping @Sendable () -> Void) {
-        let deadline = NIODeadline.now() + .nanoseconds(self.config.readyTimeout.nanosecondsClamped)
+        let deadline = NIODeadline.now() + .nanoseconds(self.config.readyTimeout.totalNanoseconds)
         Self.check(channel: channel, proxy: self, deadline: deadline, body)
     }
 

@@ -1,3 +1,4 @@
+import LatticeModel
 import LatticeProxyCore
 import NIOCore
 import NIOPosix
