@@ -19,6 +19,8 @@ final class ListenerServer: Service, Sendable {
     let onAccept: @Sendable (any Channel) -> Void
     private let bound = Mutex<Int?>(nil)
     private let open = Atomic<Int>(0)
+    /// The connections accepted and still open, so shutdown can ask them to quiesce.
+    private let children = Mutex<[ObjectIdentifier: any Channel]>([:])
 
     init(
         name: String,
@@ -58,8 +60,11 @@ final class ListenerServer: Service, Sendable {
                     return channel.close()
                 }
                 self.open.wrappingAdd(1, ordering: .relaxed)
+                let id = ObjectIdentifier(channel)
+                self.children.withLock { $0[id] = channel }
                 channel.closeFuture.whenComplete { _ in
                     self.open.wrappingSubtract(1, ordering: .relaxed)
+                    self.children.withLock { _ = $0.removeValue(forKey: id) }
                     self.budget.release()
                 }
                 return channel.eventLoop.makeCompletedFuture {
@@ -73,6 +78,11 @@ final class ListenerServer: Service, Sendable {
         self.logger.info("\(self.name) listening", metadata: ["net.local.addr": "\(self.address.host):\(port)"])
         try? await gracefulShutdown()
         try? await server.close()
+        // HTTP connections finish the request in flight and close (HTTP/2 with a GOAWAY); idle ones close now.
+        // Opaque TCP connections ignore the event and drain until the deadline.
+        for channel in self.children.withLock({ Array($0.values) }) {
+            channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
         let deadline = ContinuousClock.now + self.drainTime
         while self.open.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))

@@ -24,6 +24,11 @@ public struct ProxyConfig: Sendable {
         case readyTimeout = "LATTICE_PROXY_HOLD_UNTIL_READY_TIMEOUT"
         case shutdownGrace = "LATTICE_PROXY_SHUTDOWN_GRACE_PERIOD"
         case maxConnections = "LATTICE_PROXY_MAX_CONNECTIONS"
+        case opaquePorts = "LATTICE_PROXY_OPAQUE_PORTS"
+        case inboundProbes = "LATTICE_PROXY_INBOUND_PROBES"
+        case probeNetworks = "LATTICE_PROXY_PROBE_NETWORKS"
+        case maxIdleConnectionsPerEndpoint = "LATTICE_PROXY_MAX_IDLE_CONNS_PER_ENDPOINT"
+        case idleTimeout = "LATTICE_PROXY_IDLE_TIMEOUT"
         case logLevel = "LATTICE_PROXY_LOG_LEVEL"
     }
 
@@ -45,6 +50,19 @@ public struct ProxyConfig: Sendable {
     public var shutdownGrace: Duration
     public var maxConnections: Int
     public var logLevel: String
+    /// Ports where the server speaks first or HTTP never flows: no protocol detection, always opaque TCP.
+    public var opaquePorts: Set<Int>
+    /// The pod's own health probes: (port, path) pairs that stay open to plaintext under every policy.
+    public var probes: Set<ProbeRoute>
+    /// Where probes may come from (the kubelet's address is the node's).
+    public var probeNetworks: [IPNetwork]
+    /// Idle HTTP/1 connections kept per upstream endpoint for reuse.
+    public var maxIdlePerEndpoint: Int
+    /// How long an unused pooled upstream connection is kept.
+    public var idleTimeout: Duration
+
+    /// Linkerd's default opaque ports: SMTP, MySQL, Galera, PostgreSQL, Redis, Elasticsearch, Memcached.
+    public static let defaultOpaquePorts: Set<Int> = [25, 587, 3306, 4444, 5432, 6379, 9300, 11211]
 
     /// Reads the configuration from `environment`.
     public init(environment: [String: String]) throws(ProxyConfigError) {
@@ -114,6 +132,43 @@ public struct ProxyConfig: Sendable {
         } else {
             self.maxConnections = 10_000
         }
+        self.opaquePorts = Self.defaultOpaquePorts
+        if let text = environment[Key.opaquePorts.rawValue] {
+            self.opaquePorts = try Self.parsePorts(text, key: .opaquePorts)
+        }
+        self.probes = try ProbeRoute.parseList(value(.inboundProbes) ?? "")
+        self.probeNetworks = (try? IPNetwork.parseList("0.0.0.0/0,::/0")) ?? []
+        if let text = value(.probeNetworks) {
+            do {
+                self.probeNetworks = try IPNetwork.parseList(text)
+            } catch {
+                throw ProxyConfigError(.probeNetworks, error.reason)
+            }
+        }
+        if let text = value(.maxIdleConnectionsPerEndpoint) {
+            guard let count = Int(text), count >= 0 else {
+                throw ProxyConfigError(.maxIdleConnectionsPerEndpoint, "'\(text)' is not a number of connections (0 or more)")
+            }
+            self.maxIdlePerEndpoint = count
+        } else {
+            self.maxIdlePerEndpoint = 16
+        }
+        self.idleTimeout = try duration(.idleTimeout, default: .seconds(60))
+    }
+
+    /// A comma-separated list of ports and port ranges (`25,587,8000-8010`); empty means none.
+    static func parsePorts(_ text: String, key: Key) throws(ProxyConfigError) -> Set<Int> {
+        var ports: Set<Int> = []
+        for item in text.split(separator: ",").map({ $0.filter { $0 != " " } }) where !item.isEmpty {
+            let bounds = item.split(separator: "-", maxSplits: 1).map { Int($0) }
+            guard let low = bounds.first ?? nil, let high = bounds.last ?? nil, (1...65535).contains(low),
+                (1...65535).contains(high), low <= high, high - low < 65535
+            else {
+                throw ProxyConfigError(key, "'\(item)' is not a port or a port range (e.g. 3306 or 8000-8010)")
+            }
+            ports.formUnion(low...high)
+        }
+        return ports
     }
 
     /// The identity domain a name belongs to (`…serviceaccount.identity.<ns>.<trust-domain>`).
@@ -147,42 +202,116 @@ extension HostPort {
     }
 }
 
-/// A local-mode upstream: an outbound listener and where its connections go.
-///
-/// `LISTEN=IDENTITY@PROXY_HOST:PROXY_PORT/APP_PORT` dials the peer's proxy with mTLS, demanding IDENTITY, and names
-/// APP_PORT in the transport header; `LISTEN=HOST:PORT` forwards without mTLS (counted as `tls="no_identity"`).
-public struct Upstream: Hashable, Sendable {
-    public enum Target: Hashable, Sendable {
-        case meshed(identity: String, proxy: HostPort, appPort: Int)
-        case plain(HostPort)
+/// One endpoint behind an upstream: a meshed workload reached through its proxy, or a plain address.
+public enum Endpoint: Hashable, Sendable, CustomStringConvertible {
+    /// Dial the peer's proxy with mTLS demanding `identity`, naming `appPort` in the transport header.
+    case meshed(identity: String, proxy: HostPort, appPort: Int)
+    /// Forward without mTLS (counted as `tls="no_identity"`).
+    case plain(HostPort)
+
+    /// The port of the app the connection is for (what decides opaque ports).
+    public var appPort: Int {
+        switch self {
+        case .meshed(_, _, let port): port
+        case .plain(let address): address.port
+        }
     }
 
+    public var description: String {
+        switch self {
+        case .meshed(let identity, let proxy, let port): "\(identity)@\(proxy)/\(port)"
+        case .plain(let address): address.description
+        }
+    }
+}
+
+/// A local-mode upstream: an outbound listener and the endpoints its connections and requests go to.
+///
+/// `LISTEN=ENDPOINT[|ENDPOINT…][;authority=NAME]`, where an ENDPOINT is `IDENTITY@PROXY_HOST:PROXY_PORT/APP_PORT`
+/// (meshed: mTLS to the peer's proxy demanding IDENTITY, APP_PORT in the transport header) or `HOST:PORT` (plain,
+/// counted as `tls="no_identity"`). Endpoints of one upstream are all meshed or all plain. HTTP requests are balanced
+/// across them per request, TCP connections per connection. NAME is the `authority` label of the upstream's HTTP
+/// metrics (a service name, e.g. `api.default.svc.cluster.local:8080`).
+public struct Upstream: Hashable, Sendable {
     public var listen: HostPort
-    public var target: Target
+    public var endpoints: [Endpoint]
+    public var authority: String
+
+    /// True when the upstream's connections go over mesh mTLS.
+    public var isMeshed: Bool {
+        if case .meshed = self.endpoints.first { return true }
+        return false
+    }
 
     static func parseList(_ text: String) throws(ProxyConfigError) -> [Upstream] {
         var out: [Upstream] = []
         for item in text.split(separator: ",") {
             let parts = item.split(separator: "=", maxSplits: 1)
             guard parts.count == 2 else {
-                throw ProxyConfigError(.outboundUpstreams, "'\(item)' is not LISTEN=TARGET")
+                throw ProxyConfigError(.outboundUpstreams, "'\(item)' is not LISTEN=ENDPOINT[|ENDPOINT…][;authority=NAME]")
             }
             let listen = try HostPort.parse(String(parts[0]), key: .outboundUpstreams)
-            let target = String(parts[1])
-            if let at = target.firstIndex(of: "@") {
-                let identity = String(target[..<at])
-                let rest = target[target.index(after: at)...]
-                guard let slash = rest.lastIndex(of: "/"), let appPort = Int(rest[rest.index(after: slash)...]),
-                    (1...65535).contains(appPort)
-                else {
-                    throw ProxyConfigError(.outboundUpstreams, "'\(target)' is not IDENTITY@HOST:PORT/APP_PORT")
+            var target = Substring(parts[1])
+            var authority = ""
+            if let semicolon = target.firstIndex(of: ";") {
+                let option = target[target.index(after: semicolon)...]
+                guard option.hasPrefix("authority="), option.count > "authority=".count else {
+                    throw ProxyConfigError(.outboundUpstreams, "'\(option)' is not authority=NAME")
                 }
-                let proxy = try HostPort.parse(String(rest[..<slash]), key: .outboundUpstreams)
-                out.append(Upstream(listen: listen, target: .meshed(identity: identity, proxy: proxy, appPort: appPort)))
-            } else {
-                out.append(Upstream(listen: listen, target: .plain(try HostPort.parse(target, key: .outboundUpstreams))))
+                authority = String(option.dropFirst("authority=".count))
+                target = target[..<semicolon]
             }
+            let endpoints = try target.split(separator: "|").map { (text) throws(ProxyConfigError) -> Endpoint in
+                try Self.parseEndpoint(String(text))
+            }
+            guard !endpoints.isEmpty else {
+                throw ProxyConfigError(.outboundUpstreams, "'\(item)' names no endpoint")
+            }
+            let meshed = endpoints.filter { if case .meshed = $0 { true } else { false } }.count
+            guard meshed == 0 || meshed == endpoints.count else {
+                throw ProxyConfigError(
+                    .outboundUpstreams,
+                    "'\(item)' mixes meshed and plain endpoints: an upstream is either meshed (all IDENTITY@HOST:PORT/APP_PORT) or not"
+                )
+            }
+            out.append(Upstream(listen: listen, endpoints: endpoints, authority: authority))
         }
         return out
+    }
+
+    static func parseEndpoint(_ text: String) throws(ProxyConfigError) -> Endpoint {
+        guard let at = text.firstIndex(of: "@") else {
+            return .plain(try HostPort.parse(text, key: .outboundUpstreams))
+        }
+        let identity = String(text[..<at])
+        let rest = text[text.index(after: at)...]
+        guard !identity.isEmpty, let slash = rest.lastIndex(of: "/"), let appPort = Int(rest[rest.index(after: slash)...]),
+            (1...65535).contains(appPort)
+        else {
+            throw ProxyConfigError(.outboundUpstreams, "'\(text)' is not IDENTITY@HOST:PORT/APP_PORT")
+        }
+        let proxy = try HostPort.parse(String(rest[..<slash]), key: .outboundUpstreams)
+        return .meshed(identity: identity, proxy: proxy, appPort: appPort)
+    }
+}
+
+/// A health-probe route of the pod: plaintext GETs of `path` on `port` are allowed under every policy (from the
+/// probe networks), so a `deny` pod still passes its kubelet probes without opening anything else.
+public struct ProbeRoute: Hashable, Sendable {
+    public var port: Int
+    public var path: String
+
+    /// `PORT:PATH[,PORT:PATH…]`, e.g. `8080:/healthz,8080:/ready`.
+    static func parseList(_ text: String) throws(ProxyConfigError) -> Set<ProbeRoute> {
+        var routes: Set<ProbeRoute> = []
+        for item in text.split(separator: ",") {
+            guard let colon = item.firstIndex(of: ":"), let port = Int(item[..<colon]), (1...65535).contains(port),
+                item[item.index(after: colon)...].hasPrefix("/")
+            else {
+                throw ProxyConfigError(.inboundProbes, "'\(item)' is not PORT:PATH (e.g. 8080:/healthz)")
+            }
+            routes.insert(ProbeRoute(port: port, path: String(item[item.index(after: colon)...])))
+        }
+        return routes
     }
 }

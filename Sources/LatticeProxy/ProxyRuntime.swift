@@ -85,6 +85,7 @@ public struct ProxyRuntime: Sendable {
             .init(service: admin), .init(service: rotation), .init(service: inboundServer),
         ]
         for upstream in config.upstreams {
+            let balancer = EndpointBalancer(count: upstream.endpoints.count)
             services.append(
                 .init(
                     service: ListenerServer(
@@ -96,12 +97,7 @@ public struct ProxyRuntime: Sendable {
                         budget: budget,
                         onRefused: { refusedAtLimit.add(1) }
                     ) { channel in
-                        do {
-                            try channel.pipeline.syncOperations.addHandler(PendingDataHandler(), name: "pending")
-                            OutboundPath.start(channel: channel, upstream: upstream, proxy: context)
-                        } catch {
-                            channel.close(promise: nil)
-                        }
+                        OutboundPath.accept(channel: channel, upstream: upstream, balancer: balancer, proxy: context)
                     }
                 )
             )

@@ -36,7 +36,7 @@ final class ProxyProcess: @unchecked Sendable {
             "LATTICE_PROXY_OUTBOUND_UPSTREAMS": upstreams.joined(separator: ","),
             "LATTICE_PROXY_DEFAULT_INBOUND_POLICY": policy,
             "LATTICE_PROXY_CLUSTER_NETWORKS": "127.0.0.0/8,198.51.100.0/24",
-            "LATTICE_PROXY_LOG_LEVEL": "debug",
+            "LATTICE_PROXY_LOG_LEVEL": "trace",
             "PATH": "/usr/bin:/bin",
         ]
         if let inboundDefaultPort { environment["LATTICE_PROXY_INBOUND_DEFAULT_PORT"] = "\(inboundDefaultPort)" }

@@ -25,6 +25,10 @@ enum InboundPath {
             }
         case .tls:
             self.forwardUnterminated(peer: .opaqueTLS, tls: "opaque", buffered: buffered, channel: channel, proxy: proxy)
+        case .http1 where proxy.config.inboundDefaultPort != nil:
+            self.servePlaintextHTTP(.http1, buffered: buffered, channel: channel, proxy: proxy)
+        case .http2 where proxy.config.inboundDefaultPort != nil:
+            self.servePlaintextHTTP(.http2, buffered: buffered, channel: channel, proxy: proxy)
         case .http1, .http2, .opaque:
             self.forwardUnterminated(
                 peer: .plaintext,
@@ -53,6 +57,29 @@ enum InboundPath {
         } catch {
             channel.close(promise: nil)
         }
+    }
+
+    /// Plaintext HTTP: policy per request (403 or grpc-status 7 when denied, the pod's probes always allowed).
+    static func servePlaintextHTTP(_ kind: HTTPKind, buffered: ByteBuffer, channel: any Channel, proxy: ProxyContext) {
+        guard let port = proxy.config.inboundDefaultPort else { return }
+        do {
+            try channel.pipeline.syncOperations.addHandler(PendingDataHandler(initial: buffered), name: "pending")
+        } catch {
+            channel.close(promise: nil)
+            return
+        }
+        self.serveHTTP(kind, port: port, peer: .plaintext, channel: channel, proxy: proxy)
+    }
+
+    /// HTTP to the app's `port`, the connection already holding a "pending" handler with what was read.
+    static func serveHTTP(_ kind: HTTPKind, port: Int, peer: PeerAuthentication, channel: any Channel, proxy: ProxyContext) {
+        let target = HostPort(host: proxy.config.inboundAppHost, port: port)
+        var labels = ConnectionLabels(direction: .inbound, tls: "no_identity", noTLSReason: "no_tls_from_remote", targetAddress: target.description)
+        if case .meshTLS(let identity) = peer {
+            labels = ConnectionLabels(direction: .inbound, tls: "true", clientID: identity, targetAddress: target.description)
+        }
+        let route = HTTPPath.inboundRoute(kind: kind, port: port, peer: peer, labels: labels, channel: channel, proxy: proxy)
+        HTTPPath.serve(channel: channel, route: route, connection: labels)
     }
 
     /// Plaintext or another party's TLS: policy on the bare connection, then forward as is to the app.

@@ -46,6 +46,16 @@ final class MeshInboundHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
+        switch header.protocolHint {
+        case .http1:
+            InboundPath.serveHTTP(.http1, port: Int(header.port), peer: .meshTLS(identity: identity), channel: context.channel, proxy: self.proxy)
+            return
+        case .http2:
+            InboundPath.serveHTTP(.http2, port: Int(header.port), peer: .meshTLS(identity: identity), channel: context.channel, proxy: self.proxy)
+            return
+        case .opaque:
+            break
+        }
         let target = HostPort(host: self.proxy.config.inboundAppHost, port: Int(header.port))
         let labels = ConnectionLabels(direction: .inbound, tls: "true", clientID: identity, targetAddress: target.description)
         let channel = context.channel

@@ -4,99 +4,117 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
-import NIOTLS
 
-/// The outbound path of one app connection: to a meshed upstream, mTLS 1.3 to the peer's proxy demanding the
-/// upstream's identity, with a transport header naming the app port; to anything else, plain TCP, counted as
+/// The outbound path of one app connection to a local-mode upstream.
+///
+/// Unless every endpoint's app port is opaque, the first bytes are looked at: HTTP/1 and HTTP/2 are proxied per
+/// request (``HTTPPath``), everything else is spliced per connection to one endpoint. Meshed endpoints are reached
+/// with mTLS 1.3 demanding their identity and a transport header naming the app port; plain ones directly, counted as
 /// `tls="no_identity"` and never silent.
 enum OutboundPath {
-    static func start(channel: any Channel, upstream: Upstream, proxy: ProxyContext) {
-        switch upstream.target {
+    /// Called when an outbound listener accepts `channel` (autoRead off).
+    static func accept(channel: any Channel, upstream: Upstream, balancer: EndpointBalancer, proxy: ProxyContext) {
+        let opaque = upstream.endpoints.allSatisfy { proxy.config.opaquePorts.contains($0.appPort) }
+        do {
+            if opaque {
+                try channel.pipeline.syncOperations.addHandler(PendingDataHandler(), name: "pending")
+                self.splice(channel: channel, upstream: upstream, balancer: balancer, proxy: proxy)
+                return
+            }
+            let timeout = TimeAmount.nanoseconds(proxy.config.detectTimeout.totalNanoseconds)
+            try channel.pipeline.syncOperations.addHandler(
+                DetectionHandler(timeout: timeout) { detected, buffered, context in
+                    self.route(detected, buffered: buffered, channel: context.channel, upstream: upstream, balancer: balancer, proxy: proxy)
+                }
+            )
+        } catch {
+            channel.close(promise: nil)
+        }
+    }
+
+    static func route(
+        _ detected: DetectedProtocol,
+        buffered: ByteBuffer,
+        channel: any Channel,
+        upstream: Upstream,
+        balancer: EndpointBalancer,
+        proxy: ProxyContext
+    ) {
+        do {
+            try channel.pipeline.syncOperations.addHandler(PendingDataHandler(initial: buffered), name: "pending")
+        } catch {
+            channel.close(promise: nil)
+            return
+        }
+        let kind: HTTPKind
+        switch detected {
+        case .http1: kind = .http1
+        case .http2: kind = .http2
+        case .tls, .opaque:
+            self.splice(channel: channel, upstream: upstream, balancer: balancer, proxy: proxy)
+            return
+        }
+        let serve: @Sendable () -> Void = {
+            let route = HTTPPath.outboundRoute(kind: kind, upstream: upstream, channel: channel, proxy: proxy)
+            HTTPPath.serve(channel: channel, route: route, connection: self.connectionLabels(upstream))
+        }
+        if upstream.isMeshed {
+            proxy.whenReady(channel: channel, serve)
+        } else {
+            serve()
+        }
+    }
+
+    /// Opaque TCP: one endpoint per connection (least loaded of two), spliced.
+    static func splice(channel: any Channel, upstream: Upstream, balancer: EndpointBalancer, proxy: ProxyContext) {
+        let index = balancer.pick()
+        let endpoint = upstream.endpoints[index]
+        balancer.begin(index)
+        channel.closeFuture.whenComplete { _ in balancer.end(index) }
+        let labels = self.labels(endpoint)
+        let start: @Sendable () -> Void = {
+            let metrics = proxy.metrics.connection(labels)
+            metrics.opened()
+            UpstreamConnector.connect(endpoint, hint: .opaque, on: channel.eventLoop, proxy: proxy).whenComplete { result in
+                self.finish(result, channel: channel, metrics: metrics, proxy: proxy)
+            }
+        }
+        switch endpoint {
         case .plain(let target):
-            let labels = ConnectionLabels(
+            proxy.logger.debug("forwarding without mTLS: the target is not meshed", metadata: ["target": "\(target)"])
+            start()
+        case .meshed:
+            proxy.whenReady(channel: channel, start)
+        }
+    }
+
+    /// The `tcp_*` labels of a connection to `endpoint`.
+    static func labels(_ endpoint: Endpoint) -> ConnectionLabels {
+        switch endpoint {
+        case .plain(let target):
+            ConnectionLabels(
                 direction: .outbound,
                 tls: "no_identity",
                 noTLSReason: "not_provided_by_service_discovery",
                 targetAddress: target.description
             )
-            proxy.logger.debug("forwarding without mTLS: the target is not meshed", metadata: ["target": "\(target)"])
-            let metrics = proxy.metrics.connection(labels)
-            metrics.opened()
-            Splice.connect(to: target, on: channel.eventLoop, timeout: self.timeout(proxy))
-                .whenComplete { result in
-                    self.finish(result, channel: channel, metrics: metrics, proxy: proxy)
-                }
-        case .meshed(let identity, let peerProxy, let appPort):
-            let labels = ConnectionLabels(
-                direction: .outbound,
-                tls: "true",
-                serverID: identity,
-                targetAddress: peerProxy.description
-            )
-            proxy.whenReady(channel: channel) { @Sendable in
-                let metrics = proxy.metrics.connection(labels)
-                metrics.opened()
-                self.connectMeshed(
-                    channel: channel,
-                    identity: identity,
-                    peerProxy: peerProxy,
-                    appPort: appPort,
-                    proxy: proxy,
-                    attempt: 1
-                ).whenComplete { result in
-                    self.finish(result, channel: channel, metrics: metrics, proxy: proxy)
-                }
-            }
+        case .meshed(let identity, let peerProxy, _):
+            ConnectionLabels(direction: .outbound, tls: "true", serverID: identity, targetAddress: peerProxy.description)
         }
     }
 
-    /// Dials the peer's proxy with mTLS, waits for the handshake, writes the transport header. A failure before any
-    /// of the app's bytes went out (refused, reset or refused handshake) is retried once.
-    static func connectMeshed(
-        channel: any Channel,
-        identity: String,
-        peerProxy: HostPort,
-        appPort: Int,
-        proxy: ProxyContext,
-        attempt: Int
-    ) -> EventLoopFuture<any Channel> {
-        guard let contexts = proxy.credentials.current else {
-            return channel.eventLoop.makeFailedFuture(RotationError("no certificate yet"))
-        }
-        let eventLoop = channel.eventLoop
-        let handshake = eventLoop.makePromise(of: Void.self)
-        let connected = Splice.connect(to: peerProxy, on: eventLoop, timeout: self.timeout(proxy)) { upstream in
-            upstream.eventLoop.makeCompletedFuture {
-                try upstream.pipeline.syncOperations.addHandler(
-                    NIOSSLClientHandler(context: contexts.client, serverHostname: identity)
-                )
-                try upstream.pipeline.syncOperations.addHandler(HandshakeWaiter(promise: handshake))
-            }
-        }
-        connected.whenFailure { handshake.fail($0) }
-        let ready = connected.flatMap { upstream in
-            handshake.futureResult.flatMapThrowing { () -> any Channel in
-                var header = upstream.allocator.buffer(capacity: 16)
-                TransportHeader(port: UInt16(appPort), protocolHint: .opaque, name: "").write(into: &header)
-                upstream.writeAndFlush(header, promise: nil)
-                return upstream
-            }.flatMapErrorThrowing { error in
-                upstream.close(promise: nil)
-                throw error
-            }
-        }
-        guard attempt == 1 else { return ready }
-        return ready.flatMapError { error in
-            proxy.logger.debug("connect to the peer proxy failed; retrying once", metadata: ["error.type": "\(error)"])
-            return self.connectMeshed(
-                channel: channel,
-                identity: identity,
-                peerProxy: peerProxy,
-                appPort: appPort,
-                proxy: proxy,
-                attempt: 2
-            )
-        }
+    /// The labels of a client connection whose requests may go to several endpoints: the server identity when they
+    /// share one (a Service's pods usually do), the upstream's name as the target.
+    static func connectionLabels(_ upstream: Upstream) -> ConnectionLabels {
+        var labels = self.labels(upstream.endpoints[0])
+        guard upstream.endpoints.count > 1 else { return labels }
+        let identities = Set(upstream.endpoints.map { endpoint -> String in
+            if case .meshed(let identity, _, _) = endpoint { return identity }
+            return ""
+        })
+        if identities.count > 1 { labels.serverID = "" }
+        labels.targetAddress = upstream.authority.isEmpty ? upstream.listen.description : upstream.authority
+        return labels
     }
 
     static func finish(
@@ -115,10 +133,6 @@ enum OutboundPath {
             channel.close(promise: nil)
         }
     }
-
-    static func timeout(_ proxy: ProxyContext) -> TimeAmount {
-        .nanoseconds(proxy.config.connectTimeout.totalNanoseconds)
-    }
 }
 
 /// Closed set of outbound failure reasons, for `lattice_outbound_connections_failed_total{reason}`.
@@ -132,45 +146,3 @@ enum OutboundFailure {
         }
     }
 }
-
-/// Completes a promise when the TLS handshake on an upstream finishes (or fails), then steps aside.
-final class HandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-
-    private let promise: EventLoopPromise<Void>
-
-    init(promise: EventLoopPromise<Void>) {
-        self.promise = promise
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        context.read()
-        context.fireChannelActive()
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        context.read()
-        context.fireChannelReadComplete()
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let tls = event as? TLSUserEvent, case .handshakeCompleted = tls {
-            self.promise.succeed()
-            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        self.promise.fail(error)
-        context.close(promise: nil)
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        self.promise.fail(ChannelError.ioOnClosedChannel)
-        context.fireChannelInactive()
-    }
-}
-
-@available(*, unavailable)
-extension HandshakeWaiter: Sendable {}

@@ -8,6 +8,7 @@ struct ProxyContext: Sendable {
     let credentials: ProxyCredentials
     let metrics: ProxyMetrics
     let logger: Logger
+    let httpUpstreams = HTTPUpstreamRegistry()
 }
 
 extension ProxyContext {

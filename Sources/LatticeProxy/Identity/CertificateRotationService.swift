@@ -56,7 +56,9 @@ struct CertificateRotationService: Service {
                             metadata: ["error.type": "\(error)"]
                         )
                         try await Task.sleep(for: backoff)
-                        backoff = min(backoff * 2, .seconds(30))
+                        // Without a certificate the proxy serves nothing and holds connections for a bounded time, so
+                        // it keeps asking every 2 s at most; holding one, it backs off up to 30 s.
+                        backoff = min(backoff * 2, self.credentials.isReady ? .seconds(30) : .seconds(2))
                         continue
                     }
                 }

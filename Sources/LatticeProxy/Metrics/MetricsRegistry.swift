@@ -71,12 +71,25 @@ final class MetricFamily: Sendable {
     }
 }
 
+/// Something `/metrics` renders: a family of counters or gauges, or of histograms.
+protocol RenderedFamily: Sendable {
+    func render(into out: inout String)
+}
+
+extension MetricFamily: RenderedFamily {}
+
 /// All of the proxy's metrics, rendered as Prometheus text for `/metrics`.
 final class MetricsRegistry: Sendable {
-    private let families = Mutex<[MetricFamily]>([])
+    private let families = Mutex<[any RenderedFamily]>([])
 
     func family(_ name: String, help: String, kind: MetricFamily.Kind) -> MetricFamily {
         let family = MetricFamily(name: name, help: help, kind: kind)
+        self.families.withLock { $0.append(family) }
+        return family
+    }
+
+    func histogram(_ name: String, help: String, bounds: [Int64]) -> HistogramFamily {
+        let family = HistogramFamily(name: name, help: help, bounds: bounds)
         self.families.withLock { $0.append(family) }
         return family
     }

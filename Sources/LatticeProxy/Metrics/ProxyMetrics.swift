@@ -16,6 +16,19 @@ final class ProxyMetrics: Sendable {
     let certRefresh: MetricFamily
     let inboundRefused: MetricFamily
     let outboundFailed: MetricFamily
+    let requestTotal: MetricFamily
+    let responseTotal: MetricFamily
+    let responseLatency: HistogramFamily
+    let httpAuthzAllow: MetricFamily
+    let httpAuthzDeny: MetricFamily
+    let httpAuthzAudit: MetricFamily
+    let httpErrors: MetricFamily
+
+    /// The Linkerd proxy's `response_latency_ms` bucket bounds, so existing quantile queries keep their meaning.
+    static let latencyBoundsMs: [Int64] = [
+        1, 2, 3, 4, 5, 10, 20, 30, 40, 50, 100, 200, 300, 400, 500, 1000, 2000, 3000, 4000, 5000, 10000, 20000,
+        30000, 40000, 50000,
+    ]
 
     init() {
         let r = self.registry
@@ -43,6 +56,21 @@ final class ProxyMetrics: Sendable {
         self.outboundFailed = r.family(
             "lattice_outbound_connections_failed_total",
             help: "Outbound connections that could not reach their upstream, by reason", kind: .counter)
+        self.requestTotal = r.family("request_total", help: "Total count of HTTP requests", kind: .counter)
+        self.responseTotal = r.family("response_total", help: "Total count of HTTP responses", kind: .counter)
+        self.responseLatency = r.histogram(
+            "response_latency_ms", help: "Elapsed times between a request's headers being received and its response stream completing",
+            bounds: Self.latencyBoundsMs)
+        self.httpAuthzAllow = r.family(
+            "inbound_http_authz_allow_total", help: "Inbound HTTP requests allowed by policy", kind: .counter)
+        self.httpAuthzDeny = r.family(
+            "inbound_http_authz_deny_total", help: "Inbound HTTP requests denied by policy", kind: .counter)
+        self.httpAuthzAudit = r.family(
+            "lattice_inbound_http_audit_would_deny_total",
+            help: "Inbound HTTP requests allowed under audit that cluster-authenticated would deny", kind: .counter)
+        self.httpErrors = r.family(
+            "lattice_http_errors_total",
+            help: "HTTP requests the proxy answered or ended itself, by direction and reason", kind: .counter)
     }
 
     /// The series one connection reports into, looked up once when it opens.

@@ -1,0 +1,214 @@
+import LatticeModel
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+
+/// The HTTP connections to one upstream endpoint for one HTTP version, confined to one event loop.
+///
+/// HTTP/1: a pool of keep-alive connections, at most ``maxIdle`` kept idle (each for at most the idle timeout); a
+/// request leases one for its whole exchange. HTTP/2: one connection, a new stream per request (the peer's
+/// concurrency limit queues streams beyond it); it is redialled when it closes.
+final class EndpointHTTPClient {
+    let endpoint: Endpoint
+    let kind: HTTPKind
+    let eventLoop: any EventLoop
+    let proxy: ProxyContext
+
+    private struct IdleConnection {
+        let channel: any Channel
+        let relay: ResponseRelay
+        let expiry: Scheduled<Void>
+    }
+
+    private enum HTTP2State {
+        case idle
+        case connecting([EventLoopPromise<NIOHTTP2Handler.StreamMultiplexer>])
+        case ready(NIOHTTP2Handler.StreamMultiplexer, any Channel)
+    }
+
+    private var idle: [IdleConnection] = []
+    private var http2: HTTP2State = .idle
+
+    init(endpoint: Endpoint, kind: HTTPKind, eventLoop: any EventLoop, proxy: ProxyContext) {
+        self.endpoint = endpoint
+        self.kind = kind
+        self.eventLoop = eventLoop
+        self.proxy = proxy
+    }
+
+    var maxIdle: Int { self.proxy.config.maxIdlePerEndpoint }
+
+    typealias ExchangeCompletion = (Result<UpstreamExchange, any Error>) -> Void
+
+    /// Opens an exchange for one request; `completion` runs on the event loop.
+    func exchange(_ completion: @escaping ExchangeCompletion) {
+        self.eventLoop.preconditionInEventLoop()
+        switch self.kind {
+        case .http1: self.http1Exchange(completion)
+        case .http2: self.http2Exchange(completion)
+        }
+    }
+
+    // MARK: HTTP/1
+
+    private func http1Exchange(_ completion: @escaping ExchangeCompletion) {
+        while let connection = self.idle.popLast() {
+            connection.expiry.cancel()
+            if connection.channel.isActive {
+                completion(.success(self.lease(connection.channel, relay: connection.relay)))
+                return
+            }
+        }
+        UpstreamConnector.connect(self.endpoint, hint: .http1, on: self.eventLoop, proxy: self.proxy)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    let relay = ResponseRelay()
+                    do {
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        try channel.pipeline.syncOperations.addHandler(relay)
+                        try channel.syncOptions?.setOption(.autoRead, value: true)
+                    } catch {
+                        channel.close(promise: nil)
+                        completion(.failure(error))
+                        return
+                    }
+                    completion(.success(self.lease(channel, relay: relay)))
+                case .failure(let error):
+                    completion(.failure(error))
+                }
+            }
+    }
+
+    private func lease(_ channel: any Channel, relay: ResponseRelay) -> UpstreamExchange {
+        UpstreamExchange(channel: channel, relay: relay) { reusable in
+            if reusable {
+                self.checkIn(channel, relay: relay)
+            } else {
+                channel.close(promise: nil)
+            }
+        }
+    }
+
+    private func checkIn(_ channel: any Channel, relay: ResponseRelay) {
+        guard channel.isActive, self.idle.count < self.maxIdle else {
+            channel.close(promise: nil)
+            return
+        }
+        try? channel.syncOptions?.setOption(.autoRead, value: true)
+        let expiry = self.eventLoop.assumeIsolated().scheduleTask(
+            in: .nanoseconds(self.proxy.config.idleTimeout.totalNanoseconds)
+        ) {
+            self.idle.removeAll { $0.channel === channel }
+            channel.close(promise: nil)
+        }
+        self.idle.append(IdleConnection(channel: channel, relay: relay, expiry: expiry))
+    }
+
+    /// Closes idle connections (on shutdown).
+    func closeIdle() {
+        for connection in self.idle {
+            connection.expiry.cancel()
+            connection.channel.close(promise: nil)
+        }
+        self.idle = []
+        if case .ready(_, let channel) = self.http2 { channel.close(promise: nil) }
+    }
+
+    // MARK: HTTP/2
+
+    private func http2Exchange(_ completion: @escaping ExchangeCompletion, retry: Bool = true) {
+        self.multiplexer().assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let multiplexer):
+                let relay = ResponseRelay()
+                let relayBox = NIOLoopBound(relay, eventLoop: self.eventLoop)
+                multiplexer.createStreamChannel { stream in
+                    stream.eventLoop.makeCompletedFuture {
+                        try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .http))
+                        try stream.pipeline.syncOperations.addHandler(relayBox.value)
+                    }
+                }.assumeIsolated().whenComplete { result in
+                    switch result {
+                    case .success(let stream):
+                        completion(.success(UpstreamExchange(channel: stream, relay: relay) { reusable in
+                            // A finished stream closes itself; an unfinished one is reset.
+                            if !reusable { stream.close(promise: nil) }
+                        }))
+                    case .failure(let error):
+                        // The connection can't open streams any more (the server sent GOAWAY while shutting down):
+                        // drop it and try once on a fresh one.
+                        if case .ready(_, let channel) = self.http2 {
+                            self.http2 = .idle
+                            channel.close(promise: nil)
+                        }
+                        if retry {
+                            self.http2Exchange(completion, retry: false)
+                        } else {
+                            completion(.failure(error))
+                        }
+                    }
+                }
+            case .failure(let error):
+                completion(.failure(error))
+            }
+        }
+    }
+
+    private func multiplexer() -> EventLoopFuture<NIOHTTP2Handler.StreamMultiplexer> {
+        switch self.http2 {
+        case .ready(let multiplexer, let channel) where channel.isActive:
+            return self.eventLoop.makeSucceededFuture(multiplexer)
+        case .connecting(var waiters):
+            let promise = self.eventLoop.makePromise(of: NIOHTTP2Handler.StreamMultiplexer.self)
+            waiters.append(promise)
+            self.http2 = .connecting(waiters)
+            return promise.futureResult
+        case .idle, .ready:
+            let promise = self.eventLoop.makePromise(of: NIOHTTP2Handler.StreamMultiplexer.self)
+            self.http2 = .connecting([promise])
+            self.connectHTTP2()
+            return promise.futureResult
+        }
+    }
+
+    private func connectHTTP2() {
+        UpstreamConnector.connect(self.endpoint, hint: .http2, on: self.eventLoop, proxy: self.proxy)
+            .assumeIsolated()
+            .flatMapThrowing { channel -> (NIOHTTP2Handler.StreamMultiplexer, any Channel) in
+                do {
+                    let multiplexer = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
+                        mode: .client,
+                        connectionConfiguration: .init(),
+                        streamConfiguration: .init()
+                    ) { stream in
+                        // Servers don't open streams towards clients here (no push): refuse any.
+                        stream.close()
+                    }
+                    try channel.syncOptions?.setOption(.autoRead, value: true)
+                    return (multiplexer, channel)
+                } catch {
+                    channel.close(promise: nil)
+                    throw error
+                }
+            }
+            .whenComplete { result in
+                guard case .connecting(let waiters) = self.http2 else { return }
+                switch result {
+                case .success(let (multiplexer, channel)):
+                    self.http2 = .ready(multiplexer, channel)
+                    channel.closeFuture.assumeIsolated().whenComplete { _ in
+                        if case .ready(_, let current) = self.http2, current === channel { self.http2 = .idle }
+                    }
+                    for waiter in waiters { waiter.succeed(multiplexer) }
+                case .failure(let error):
+                    self.http2 = .idle
+                    for waiter in waiters { waiter.fail(error) }
+                }
+            }
+    }
+}
+
+/// Confined to its event loop (every method checks or runs there); shared by the connections on that loop.
+extension EndpointHTTPClient: @unchecked Sendable {}

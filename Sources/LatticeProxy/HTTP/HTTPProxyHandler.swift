@@ -1,0 +1,379 @@
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// Proxies the requests of one client HTTP/1 connection (one at a time, pipelined requests wait their turn) or of one
+/// HTTP/2 stream, each to an endpoint the route's balancer picks, with the response streamed back as it arrives.
+///
+/// Back-pressure both ways: when the side being written to stops being writable, the other side stops reading.
+/// Every request is counted (`request_total`), every response with its status and latency (`response_total`,
+/// `response_latency_ms`). Runs on the connection's event loop; the upstream shares it.
+final class HTTPProxyHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// One request in progress.
+    final class Exchange {
+        let head: HTTPRequestHead
+        let started: NIODeadline
+        let isGRPC: Bool
+        let keepAlive: Bool
+        var buffered: [HTTPServerRequestPart] = []
+        var requestEnded = false
+        var responseEnded = false
+        var responseStarted = false
+        var answeredByProxy = false
+        var upstream: UpstreamExchange?
+        var endpoint: Int?
+        var statusCode = 0
+        var grpcStatus: Int?
+        var upstreamKeepAlive = true
+        var trailersOnly: HTTPHeaders?
+        var attempts = 0
+
+        init(head: HTTPRequestHead) {
+            self.head = head
+            self.started = .now()
+            self.isGRPC = head.headers.first(name: "content-type")?.hasPrefix("application/grpc") == true
+            self.keepAlive = head.isKeepAlive
+        }
+    }
+
+    private let route: HTTPRoute
+    private var current: Exchange?
+    private var context: ChannelHandlerContext?
+    private var upstreamWritable = true
+    private var needsUpstreamFlush = false
+
+    init(route: HTTPRoute) {
+        self.route = route
+    }
+
+    private var isHTTP1: Bool { self.route.kind == .http1 }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    // MARK: Client side
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch Self.unwrapInboundIn(data) {
+        case .head(let head):
+            guard self.current == nil else {
+                // The pipelining handler delivers one request at a time; anything else is a broken client.
+                self.route.countError("protocol_error")
+                context.close(promise: nil)
+                return
+            }
+            let exchange = Exchange(head: head)
+            self.current = exchange
+            if let authorizer = self.route.authorizer, let reason = authorizer.authorize(head) {
+                self.metrics(exchange).requests.add(1)
+                self.answer(exchange, .forbidden(reason.rawValue), context: context)
+                return
+            }
+            self.connect(exchange, context: context)
+        case .body(let buffer):
+            guard let exchange = self.current, !exchange.answeredByProxy else { return }
+            if let upstream = exchange.upstream {
+                guard !upstream.isFinished else { return }
+                upstream.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+                self.needsUpstreamFlush = true
+            } else {
+                exchange.buffered.append(.body(buffer))
+            }
+        case .end(let trailers):
+            guard let exchange = self.current else { return }
+            exchange.requestEnded = true
+            if !exchange.answeredByProxy {
+                if let upstream = exchange.upstream {
+                    if !upstream.isFinished {
+                        upstream.channel.write(HTTPClientRequestPart.end(trailers), promise: nil)
+                        self.needsUpstreamFlush = true
+                    }
+                } else {
+                    exchange.buffered.append(.end(trailers))
+                }
+            }
+            self.completeIfDone(exchange, context: context)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if self.needsUpstreamFlush, let upstream = self.current?.upstream, !upstream.isFinished {
+            upstream.channel.flush()
+        }
+        self.needsUpstreamFlush = false
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if let upstream = self.current?.upstream, !upstream.isFinished {
+            Self.setAutoRead(upstream.channel, context.channel.isWritable)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let exchange = self.current {
+            self.current = nil
+            if !exchange.responseEnded { self.route.countError("client_closed") }
+            self.release(exchange, reusable: false)
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        switch error {
+        case is HTTPParserError: self.route.countError("malformed_request")
+        case is NIOSSLError, is BoringSSLError: self.route.countError("tls_error")
+        default: self.route.countError("client_error")
+        }
+        self.route.proxy.logger.debug("client connection failed", metadata: ["error.type": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    // MARK: Upstream
+
+    private func connect(_ exchange: Exchange, context: ChannelHandlerContext) {
+        exchange.attempts += 1
+        let balancer = self.route.upstream.balancer
+        let index = exchange.endpoint.map { balancer.pick(excluding: $0) } ?? balancer.pick()
+        exchange.endpoint = index
+        balancer.begin(index)
+        if exchange.attempts == 1 { self.metrics(exchange).requests.add(1) }
+        // Hold the client's further parts unread until the upstream is there.
+        Self.setAutoRead(context.channel, false)
+        self.route.upstream.clients[index].exchange { result in
+            guard self.current === exchange, let context = self.context else {
+                balancer.end(index)
+                if case .success(let upstream) = result { upstream.finish(reusable: false) }
+                return
+            }
+            switch result {
+            case .success(let upstream):
+                self.route.proxy.logger.trace(
+                    "request forwarded",
+                    metadata: ["endpoint": "\(self.route.upstream.clients[index].endpoint)", "http.request.method": "\(exchange.head.method)"]
+                )
+                exchange.upstream = upstream
+                upstream.relay.sink = self
+                upstream.channel.write(HTTPClientRequestPart.head(self.upstreamHead(exchange.head)), promise: nil)
+                for part in exchange.buffered {
+                    switch part {
+                    case .body(let buffer): upstream.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+                    case .end(let trailers): upstream.channel.write(HTTPClientRequestPart.end(trailers), promise: nil)
+                    case .head: break
+                    }
+                }
+                exchange.buffered = []
+                upstream.channel.flush()
+                self.upstreamWritable = upstream.channel.isWritable
+                Self.setAutoRead(context.channel, self.upstreamWritable)
+            case .failure(let error):
+                balancer.end(index)
+                exchange.endpoint = index
+                if exchange.attempts < 2 && balancer.count > 1 {
+                    self.route.proxy.logger.debug("upstream endpoint unreachable; trying another", metadata: ["error.type": "\(error)"])
+                    self.connect(exchange, context: context)
+                    return
+                }
+                self.route.proxy.logger.info("upstream unreachable", metadata: ["error.type": "\(error)"])
+                self.answer(exchange, .unavailable(OutboundFailure.classify(error)), context: context)
+            }
+        }
+    }
+
+    /// The request as the upstream gets it: HTTP/1.1, without hop-by-hop headers; inbound, with the client's verified
+    /// identity in `l5d-client-id`.
+    private func upstreamHead(_ head: HTTPRequestHead) -> HTTPRequestHead {
+        var head = head
+        if self.isHTTP1 {
+            head.version = .http1_1
+            Self.removeHopByHop(&head.headers)
+        }
+        if self.route.direction == .inbound {
+            head.headers.remove(name: "l5d-client-id")
+            if let identity = self.route.clientIdentity { head.headers.add(name: "l5d-client-id", value: identity) }
+        }
+        return head
+    }
+
+    static func removeHopByHop(_ headers: inout HTTPHeaders) {
+        for token in headers[canonicalForm: "connection"] {
+            let name = String(token)
+            if name.lowercased() != "close" && name.lowercased() != "keep-alive" { headers.remove(name: name) }
+        }
+        for name in ["connection", "keep-alive", "proxy-connection", "upgrade"] { headers.remove(name: name) }
+    }
+
+    // MARK: Proxy-made responses
+
+    private func answer(_ exchange: Exchange, _ response: ProxyResponse, context: ChannelHandlerContext) {
+        exchange.answeredByProxy = true
+        exchange.buffered = []
+        exchange.responseStarted = true
+        exchange.responseEnded = true
+        let keepAlive = exchange.keepAlive || !self.isHTTP1
+        for part in response.parts(grpc: exchange.isGRPC, keepAlive: keepAlive, allocator: context.channel.allocator) {
+            context.write(Self.wrapOutboundOut(part), promise: nil)
+        }
+        context.flush()
+        self.route.countError(response.reason)
+        self.metrics(exchange).responded(
+            .init(
+                statusCode: exchange.isGRPC ? 200 : Int(response.httpStatus.code),
+                grpcStatus: exchange.isGRPC ? response.grpcStatus : nil,
+                error: response.reason
+            ),
+            micros: Self.elapsedMicros(since: exchange.started)
+        )
+        // Read (and drop) the rest of the request.
+        Self.setAutoRead(context.channel, true)
+        self.completeIfDone(exchange, context: context)
+    }
+
+    private func completeIfDone(_ exchange: Exchange, context: ChannelHandlerContext) {
+        guard exchange.requestEnded, exchange.responseEnded, self.current === exchange else { return }
+        self.current = nil
+        if self.isHTTP1 && !exchange.keepAlive {
+            context.close(promise: nil)
+        }
+    }
+
+    private func release(_ exchange: Exchange, reusable: Bool) {
+        if let upstream = exchange.upstream, !upstream.isFinished {
+            upstream.finish(reusable: reusable)
+            if let index = exchange.endpoint { self.route.upstream.balancer.end(index) }
+        }
+    }
+
+    /// The series of the endpoint the request went to (inbound: the only one).
+    private func metrics(_ exchange: Exchange) -> HTTPRouteMetrics {
+        let all = self.route.metrics
+        return all[min(exchange.endpoint ?? 0, all.count - 1)]
+    }
+
+    static func elapsedMicros(since start: NIODeadline) -> Int64 {
+        (NIODeadline.now() - start).nanoseconds / 1000
+    }
+
+    /// Turns reading on or off. Turning it on also asks for a read: an HTTP/2 stream channel does not start reading
+    /// by itself when autoRead comes back on (a socket channel does; the extra request is harmless there).
+    static func setAutoRead(_ channel: any Channel, _ value: Bool) {
+        if let options = channel.syncOptions {
+            try? options.setOption(.autoRead, value: value)
+        } else {
+            channel.setOption(.autoRead, value: value).whenFailure { _ in }
+        }
+        if value { channel.read() }
+    }
+}
+
+extension HTTPProxyHandler: UpstreamResponseSink {
+    func upstreamResponse(_ part: HTTPClientResponsePart) {
+        guard let exchange = self.current, let context = self.context, !exchange.responseEnded else { return }
+        switch part {
+        case .head(var head):
+            if head.status.code < 200 {
+                // Informational (100 Continue, 103 Early Hints): passed on, the real response follows.
+                context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
+                return
+            }
+            exchange.responseStarted = true
+            exchange.statusCode = Int(head.status.code)
+            exchange.upstreamKeepAlive = head.isKeepAlive
+            if exchange.isGRPC, let status = head.headers.first(name: "grpc-status").flatMap({ Int($0) }) {
+                // Trailers-only: the status rides in the headers. Send it on as trailers, which every gRPC client
+                // reads, since the HTTP/2 codec writes the end of the stream as a separate frame.
+                exchange.grpcStatus = status
+                var trailers = HTTPHeaders()
+                for name in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
+                    for value in head.headers[name] { trailers.add(name: name, value: value) }
+                    head.headers.remove(name: name)
+                }
+                exchange.trailersOnly = trailers
+            }
+            if self.isHTTP1 {
+                head.version = .http1_1
+                Self.removeHopByHop(&head.headers)
+                if !exchange.keepAlive { head.headers.add(name: "connection", value: "close") }
+            }
+            context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
+        case .body(let buffer):
+            context.write(Self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        case .end(let trailers):
+            if exchange.isGRPC, let status = trailers?.first(name: "grpc-status").flatMap({ Int($0) }) {
+                exchange.grpcStatus = status
+            }
+            let end = trailers ?? exchange.trailersOnly
+            exchange.responseEnded = true
+            self.metrics(exchange).responded(
+                .init(statusCode: exchange.statusCode, grpcStatus: exchange.isGRPC ? (exchange.grpcStatus ?? 2) : nil),
+                micros: Self.elapsedMicros(since: exchange.started)
+            )
+            // Release the upstream before writing the end: on HTTP/2 that write closes the client's stream at once
+            // (channelInactive runs inside it), which must find the exchange settled. An HTTP/1 upstream connection
+            // is reused only after a complete exchange both ways; an HTTP/2 stream that ended both ways is closed
+            // already, and closing it again would send a needless RST_STREAM (which peers count against a flood
+            // limit).
+            let complete = exchange.requestEnded
+                && (!self.isHTTP1 || (exchange.upstreamKeepAlive && exchange.head.isKeepAlive))
+            self.release(exchange, reusable: complete)
+            let requestDone = exchange.requestEnded
+            if requestDone { self.current = nil }
+            context.writeAndFlush(Self.wrapOutboundOut(.end(end)), promise: nil)
+            if !requestDone {
+                // Drop the rest of the request, then the exchange is done.
+                Self.setAutoRead(context.channel, true)
+            } else if self.isHTTP1 && !exchange.keepAlive {
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    func upstreamReadComplete() {
+        self.context?.flush()
+    }
+
+    func upstreamWritabilityChanged(isWritable: Bool) {
+        self.upstreamWritable = isWritable
+        if let context = self.context, self.current?.upstream != nil {
+            Self.setAutoRead(context.channel, isWritable)
+        }
+    }
+
+    func upstreamClosed(error: (any Error)?) {
+        guard let exchange = self.current, let context = self.context, !exchange.responseEnded else { return }
+        if let index = exchange.endpoint, let upstream = exchange.upstream, !upstream.isFinished {
+            upstream.finish(reusable: false)
+            self.route.upstream.balancer.end(index)
+        }
+        self.route.proxy.logger.debug(
+            "upstream closed before the response ended",
+            metadata: ["error.type": "\(error.map { "\($0)" } ?? "eof")"]
+        )
+        if !exchange.responseStarted {
+            self.answer(exchange, .unavailable("upstream_reset"), context: context)
+        } else {
+            // Part of the response is out: all that is left is to cut the client's connection (HTTP/1) or reset its
+            // stream (HTTP/2), so the client sees an incomplete response, never a wrong one.
+            exchange.responseEnded = true
+            self.route.countError("upstream_reset_mid_response")
+            self.metrics(exchange).responded(
+                .init(statusCode: exchange.statusCode, grpcStatus: exchange.isGRPC ? 14 : nil, error: "upstream_reset"),
+                micros: Self.elapsedMicros(since: exchange.started)
+            )
+            self.current = nil
+            context.close(promise: nil)
+        }
+    }
+}
+
+@available(*, unavailable)
+extension HTTPProxyHandler: Sendable {}

@@ -1,0 +1,24 @@
+/// What the request handlers of one client connection share: where requests go, what they report into, and (inbound)
+/// the policy each request passes.
+struct HTTPRoute: Sendable {
+    enum Direction: String, Sendable {
+        case inbound
+        case outbound
+    }
+
+    let direction: Direction
+    let kind: HTTPKind
+    let upstream: HTTPUpstream
+    /// Per endpoint of the upstream (outbound requests are labelled with the server they went to); inbound, one.
+    let metrics: [HTTPRouteMetrics]
+    /// Inbound only.
+    let authorizer: InboundHTTPAuthorizer?
+    /// Inbound from a meshed client: its verified identity, passed to the app as `l5d-client-id` (any such header
+    /// the client sent is removed, so the app can trust it).
+    let clientIdentity: String?
+    let proxy: ProxyContext
+
+    func countError(_ reason: String) {
+        self.proxy.metrics.httpErrors.cell(["direction": self.direction.rawValue, "reason": reason]).add(1)
+    }
+}

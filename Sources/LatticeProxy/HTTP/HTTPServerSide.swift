@@ -1,0 +1,48 @@
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+
+/// Puts the client side of an HTTP connection in place: the HTTP/1 server codec with pipelining and error handling
+/// (a malformed request gets a 400 and the connection is closed), or the HTTP/2 server with one
+/// ``HTTPProxyHandler`` per stream. The caller replays the bytes it read while detecting and turns autoRead on.
+enum HTTPServerSide {
+    static func configure(channel: any Channel, route: HTTPRoute) throws {
+        let sync = channel.pipeline.syncOperations
+        switch route.kind {
+        case .http1:
+            try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+            try sync.addHandler(HTTPProxyHandler(route: route))
+        case .http2:
+            _ = try sync.configureHTTP2Pipeline(
+                mode: .server,
+                connectionConfiguration: .init(),
+                streamConfiguration: .init()
+            ) { stream in
+                stream.eventLoop.makeCompletedFuture {
+                    try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                    try stream.pipeline.syncOperations.addHandler(HTTPProxyHandler(route: route))
+                }
+            }
+            try sync.addHandler(HTTP2ConnectionErrorCounter(route: route))
+        }
+    }
+}
+
+/// Counts HTTP/2 connection errors (a bad preface, a protocol violation) and closes the connection.
+final class HTTP2ConnectionErrorCounter: ChannelInboundHandler {
+    typealias InboundIn = Any
+    let route: HTTPRoute
+
+    init(route: HTTPRoute) {
+        self.route = route
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.route.countError("http2_protocol_error")
+        self.route.proxy.logger.debug("HTTP/2 connection failed", metadata: ["error.type": "\(error)"])
+        context.close(promise: nil)
+    }
+}
+
+@available(*, unavailable)
+extension HTTP2ConnectionErrorCounter: Sendable {}

@@ -1,0 +1,80 @@
+import NIOCore
+import NIOHTTP1
+
+/// Where an upstream's response goes: the request handler of the exchange in progress. Called on the event loop.
+protocol UpstreamResponseSink: AnyObject {
+    func upstreamResponse(_ part: HTTPClientResponsePart)
+    func upstreamReadComplete()
+    func upstreamWritabilityChanged(isWritable: Bool)
+    /// The upstream went away (or failed) before the exchange finished.
+    func upstreamClosed(error: (any Error)?)
+}
+
+/// The last handler of an upstream HTTP connection (HTTP/1) or stream (HTTP/2): hands response parts to the sink
+/// of the exchange in progress. A pooled HTTP/1 connection has no sink while idle; anything it says then is a
+/// protocol error and closes it.
+final class ResponseRelay: ChannelInboundHandler {
+    typealias InboundIn = HTTPClientResponsePart
+
+    var sink: (any UpstreamResponseSink)?
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let sink = self.sink else {
+            context.close(promise: nil)
+            return
+        }
+        sink.upstreamResponse(Self.unwrapInboundIn(data))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        self.sink?.upstreamReadComplete()
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        self.sink?.upstreamWritabilityChanged(isWritable: context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let sink = self.sink
+        self.sink = nil
+        sink?.upstreamClosed(error: nil)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        let sink = self.sink
+        self.sink = nil
+        sink?.upstreamClosed(error: error)
+        context.close(promise: nil)
+    }
+}
+
+@available(*, unavailable)
+extension ResponseRelay: Sendable {}
+
+/// One request's use of an upstream: an HTTP/1 connection leased from the endpoint's pool, or a fresh HTTP/2 stream.
+/// Request parts are written to ``channel`` as `HTTPClientRequestPart`; the response arrives through ``relay``.
+final class UpstreamExchange {
+    let channel: any Channel
+    let relay: ResponseRelay
+    private var onFinish: ((Bool) -> Void)?
+
+    init(channel: any Channel, relay: ResponseRelay, onFinish: @escaping (Bool) -> Void) {
+        self.channel = channel
+        self.relay = relay
+        self.onFinish = onFinish
+    }
+
+    var isFinished: Bool { self.onFinish == nil }
+
+    /// Ends the exchange: a reusable HTTP/1 connection goes back to its pool; anything else is closed (an HTTP/2
+    /// stream that has not finished is reset).
+    func finish(reusable: Bool) {
+        guard let onFinish = self.onFinish else { return }
+        self.onFinish = nil
+        self.relay.sink = nil
+        onFinish(reusable)
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import LatticeTestSupport
+import Testing
+
+/// HTTP-aware proxying through a real proxy pair, with curl and h2load as the clients.
+@Suite(.tags(.integration), .serialized, .timeLimit(.minutes(5)))
+struct HTTPProxyTests {
+    @Test func http1RequestsCrossThePairOverMutualTLSAndAreCountedPerRequest() async throws {
+        try await HTTPMesh.with(version: .http1) { mesh in
+            let response = try Curl.request("\(mesh.outbound)/headers")
+            #expect(response.status == 200, "\(response)")
+            // The server-side proxy told the app who called, from the verified certificate.
+            #expect(response.body.contains("l5d-client-id: \(mesh.client.identity)"), "\(response.body)")
+            // Keep-alive: three requests on one client connection, all answered.
+            let many = try ProcessRunner.run(
+                "/usr/bin/curl",
+                ["-sS", "-w", "%{http_code} %{num_connects}\n"]
+                    + Array(repeating: ["-o", "/dev/null", "\(mesh.outbound)/name"], count: 3).flatMap { $0 }
+            )
+            #expect(many.stdout == "200 1\n200 0\n200 0\n", "\(many.stdout) \(many.stderr)")
+            let client = mesh.client
+            let server = mesh.servers[0]
+            let tls = #"tls="true""#
+            #expect(client.metricValue("request_total", [tls, #"direction="outbound""#, #"server_id="\#(server.identity)""#, #"authority="api.default.svc.cluster.local:8080""#]) == 4)
+            #expect(server.metricValue("request_total", [tls, #"direction="inbound""#, #"client_id="\#(client.identity)""#]) == 4)
+            #expect(server.metricValue("response_total", [#"status_code="200""#, #"classification="success""#]) == 4)
+            #expect(client.metricValue("response_latency_ms_count", [#"status_code="200""#]) == 4)
+            #expect(server.metricValue("inbound_http_authz_allow_total", [tls]) == 4)
+            // Two HTTP/1 upstream connections at most were opened by the client proxy for four requests.
+            let opened = client.metricValue("tcp_open_total", [#"server_id="\#(server.identity)""#, #"peer="dst""#]) ?? 0
+            #expect(opened >= 1)
+        }
+    }
+
+    @Test func http2RequestsOnOneConnectionSpreadAcrossEndpoints() async throws {
+        try await HTTPMesh.with(version: .http2, count: 3) { mesh in
+            // nghttp sends every URI on one HTTP/2 connection, concurrently; the bodies name the app that answered.
+            let nghttp = try #require(ProcessRunner.which("nghttp"), "nghttp (nghttp2-client) is not installed")
+            let result = try ProcessRunner.run(nghttp, (0..<30).map { "\(mesh.outbound)/name?request=\($0)" })
+            #expect(result.status == 0, "\(result.stderr)")
+            let names = result.stdout.matches(of: /api-[0-9]/).map { String($0.output) }
+            #expect(names.count == 30, "\(result.stdout) \(result.stderr)")
+            #expect(Set(names).count >= 2, "all 30 requests went to \(Set(names))")
+            // One client connection (the outbound listener's) carried them all.
+            #expect(mesh.client.metricValue("tcp_open_total", [#"direction="outbound""#, #"target_addr="api.default.svc.cluster.local:8080""#]) == 1)
+            var served = 0.0
+            for server in mesh.servers {
+                served += server.metricValue("request_total", [#"direction="inbound""#, #"tls="true""#]) ?? 0
+            }
+            #expect(served == 30)
+        }
+    }
+
+    @Test func h2loadThroughThePairFailsNothing() async throws {
+        let h2load = try #require(ProcessRunner.which("h2load"), "h2load (nghttp2-client) is not installed")
+        try await HTTPMesh.with(version: .http2, count: 2) { mesh in
+            let result = try ProcessRunner.run(h2load, ["-n", "2000", "-c", "4", "-m", "10", "\(mesh.outbound)/big/512"], timeout: 120)
+            #expect(result.stdout.contains("2000 succeeded, 0 failed, 0 errored"), "\(result.stdout)")
+            #expect(result.stdout.contains("status codes: 2000 2xx"), "\(result.stdout)")
+        }
+    }
+
+    @Test func largeBodiesStreamBothWays() async throws {
+        try await HTTPMesh.with(version: .http1) { mesh in
+            let dir = mesh.directory
+            let payload = (0..<(8 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 17) }
+            try Data(payload).write(to: URL(filePath: "\(dir)/upload.bin"))
+            let result = try ProcessRunner.run(
+                "/usr/bin/curl",
+                ["-sS", "--max-time", "60", "-H", "Expect:", "--data-binary", "@\(dir)/upload.bin", "-o", "\(dir)/echoed.bin", "\(mesh.outbound)/echo"],
+                timeout: 90
+            )
+            #expect(result.status == 0, "\(result.stderr)")
+            let echoed = try Data(contentsOf: URL(filePath: "\(dir)/echoed.bin"))
+            #expect(echoed == Data(payload))
+            let big = try ProcessRunner.run("/usr/bin/curl", ["-sS", "-o", "/dev/null", "-w", "%{size_download}", "\(mesh.outbound)/big/20000000"], timeout: 90)
+            #expect(big.stdout == "20000000", "\(big.stdout) \(big.stderr)")
+        }
+    }
+
+    @Test func denyRefusesRequestsWith403ButKeepsTheProbesOpen() async throws {
+        try await HTTPMesh.with(version: .http1, serverPolicy: "deny") { mesh in
+            let meshed = try Curl.request("\(mesh.outbound)/name")
+            #expect(meshed.status == 403)
+            #expect(meshed.headers["lattice-proxy-error"] == "deny_all", "\(meshed.headers)")
+            let server = mesh.servers[0]
+            let plaintext = try Curl.request("http://127.0.0.1:\(server.inboundPort)/name")
+            #expect(plaintext.status == 403)
+            #expect(server.metricValue("inbound_http_authz_deny_total", [#"reason="deny_all""#]) == 2)
+            #expect(server.metricValue("response_total", [#"status_code="403""#, #"classification="success""#]) == 2)
+        }
+    }
+
+    @Test func probesStayAllowedUnderDenyFromTheProbeNetworksOnly() async throws {
+        try await TestFiles.withDirectory { dir in
+            try ControllerProcess.makeRunbookCertificates(in: dir)
+            let controller = try await ControllerProcess(directory: dir)
+            defer { controller.stop() }
+            let app = try await HTTPTestServer(name: "db", version: .http1)
+            let open = try ProxyProcess(
+                directory: dir, name: "db", serviceAccount: "db", token: "db-token", controllerPort: controller.identityPort,
+                inboundDefaultPort: app.port, policy: "deny",
+                extraEnvironment: ["LATTICE_PROXY_INBOUND_PROBES": "\(app.port):/name"]
+            )
+            defer { open.stop() }
+            let closed = try ProxyProcess(
+                directory: dir, name: "db2", serviceAccount: "db", token: "db-token", controllerPort: controller.identityPort,
+                inboundDefaultPort: app.port, policy: "deny",
+                extraEnvironment: ["LATTICE_PROXY_INBOUND_PROBES": "\(app.port):/name", "LATTICE_PROXY_PROBE_NETWORKS": "198.51.100.0/24"]
+            )
+            defer { closed.stop() }
+            try await open.waitUntilReady()
+            try await closed.waitUntilReady()
+            #expect(try Curl.request("http://127.0.0.1:\(open.inboundPort)/name").status == 200)
+            #expect(try Curl.request("http://127.0.0.1:\(open.inboundPort)/name?x=1").status == 200)
+            #expect(try Curl.request("http://127.0.0.1:\(open.inboundPort)/headers").status == 403)
+            #expect(try Curl.request("http://127.0.0.1:\(open.inboundPort)/name", arguments: ["-X", "POST"]).status == 403)
+            // From outside the probe networks, the probe path is denied like everything else.
+            #expect(try Curl.request("http://127.0.0.1:\(closed.inboundPort)/name").status == 403)
+            #expect(open.metricValue("inbound_http_authz_allow_total", [#"srv_name="default:probe""#]) == 2)
+            await app.stop()
+        }
+    }
+
+    @Test func clusterAuthenticatedAndAuditBehaveAsStated() async throws {
+        try await HTTPMesh.with(version: .http1, serverPolicy: "cluster-authenticated") { mesh in
+            let server = mesh.servers[0]
+            #expect(try Curl.request("\(mesh.outbound)/name").status == 200)
+            let plaintext = try Curl.request("http://127.0.0.1:\(server.inboundPort)/name")
+            #expect(plaintext.status == 403)
+            #expect(plaintext.headers["lattice-proxy-error"] == "unauthenticated")
+        }
+        try await HTTPMesh.with(version: .http1, serverPolicy: "audit") { mesh in
+            let server = mesh.servers[0]
+            let meshed = try Curl.request("\(mesh.outbound)/name")
+            let plaintext = try Curl.request("http://127.0.0.1:\(server.inboundPort)/name")
+            #expect(meshed.status == 200)
+            #expect(plaintext.status == 200)
+            #expect(server.metricValue("lattice_inbound_http_audit_would_deny_total", [#"reason="unauthenticated""#]) == 1)
+            #expect(server.metricValue("inbound_http_authz_allow_total", [#"tls="no_identity""#]) == 1)
+        }
+    }
+
+    @Test func aBadRequestGets400AndAnUpstreamResetCutsTheResponse() async throws {
+        try await HTTPMesh.with(version: .http1) { mesh in
+            // Malformed header line: the proxy answers 400 itself and counts it.
+            let garbage = Array("GET / HTTP/1.1\r\nHost: x\r\nthis is not a header\r\n\r\n".utf8)
+            let reply = LoopbackTCP.exchange(port: mesh.outboundPort, payload: garbage).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            #expect(reply.hasPrefix("HTTP/1.1 400"), "\(reply)")
+            let counted = await eventually(timeout: .seconds(5)) {
+                mesh.client.metricValue("lattice_http_errors_total", [#"reason="malformed_request""#]) == 1
+            }
+            #expect(counted)
+            // The app announces 1000 bytes, sends 10 and closes: the client must see an incomplete response.
+            let reset = try ProcessRunner.run("/usr/bin/curl", ["-sS", "-o", "/dev/null", "\(mesh.outbound)/reset"])
+            #expect(reset.status != 0, "curl accepted a truncated response")
+            let cut = await eventually(timeout: .seconds(5)) {
+                mesh.servers[0].metricValue("lattice_http_errors_total", [#"reason="upstream_reset_mid_response""#]) == 1
+            }
+            #expect(cut)
+            // The proxy is still fine afterwards.
+            #expect(try Curl.request("\(mesh.outbound)/name").status == 200)
+        }
+    }
+
+    @Test func anUnreachableUpstreamGets502NamingTheReason() async throws {
+        try await TestFiles.withDirectory { dir in
+            try ControllerProcess.makeRunbookCertificates(in: dir)
+            let controller = try await ControllerProcess(directory: dir)
+            defer { controller.stop() }
+            let outboundPort = try LoopbackTCP.freePort()
+            let nobody = try LoopbackTCP.freePort()
+            let client = try ProxyProcess(
+                directory: dir, name: "web", serviceAccount: "web", token: "web-token", controllerPort: controller.identityPort,
+                upstreams: ["127.0.0.1:\(outboundPort)=127.0.0.1:\(nobody)"]
+            )
+            defer { client.stop() }
+            try await client.waitUntilReady()
+            let response = try Curl.request("http://127.0.0.1:\(outboundPort)/name")
+            #expect(response.status == 502)
+            #expect(response.headers["lattice-proxy-error"] == "connect_failed", "\(response.headers)")
+            #expect(client.metricValue("request_total", [#"tls="no_identity""#, #"no_tls_reason="not_provided_by_service_discovery""#]) == 1)
+        }
+    }
+}
