@@ -151,7 +151,7 @@ public struct ProxyConfig: Sendable {
             }
             self.maxIdlePerEndpoint = count
         } else {
-            self.maxIdlePerEndpoint = 16
+            self.maxIdlePerEndpoint = 256
         }
         self.idleTimeout = try duration(.idleTimeout, default: .seconds(60))
     }

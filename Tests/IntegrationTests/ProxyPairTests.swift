@@ -165,15 +165,18 @@ struct ProxyPairTests {
             try ControllerProcess.makeRunbookCertificates(in: dir)
             let controllerPort = try LoopbackTCP.freePort()
             let echo = try await EchoServer()
+            // A generous hold: the controller may take seconds to start on a loaded machine.
+            let hold = ["LATTICE_PROXY_HOLD_UNTIL_READY_TIMEOUT": "60s"]
             let server = try ProxyProcess(
                 directory: dir, name: "db", serviceAccount: "db", token: "db-token",
-                controllerPort: controllerPort, inboundDefaultPort: echo.port
+                controllerPort: controllerPort, inboundDefaultPort: echo.port, extraEnvironment: hold
             )
             defer { server.stop() }
             let outboundPort = try LoopbackTCP.freePort()
             let client = try ProxyProcess(
                 directory: dir, name: "web", serviceAccount: "web", token: "web-token", controllerPort: controllerPort,
-                upstreams: ["127.0.0.1:\(outboundPort)=\(server.identity)@127.0.0.1:\(server.inboundPort)/\(echo.port)"]
+                upstreams: ["127.0.0.1:\(outboundPort)=\(server.identity)@127.0.0.1:\(server.inboundPort)/\(echo.port)"],
+                extraEnvironment: hold
             )
             defer { client.stop() }
             // Listening, but no controller yet: not ready.

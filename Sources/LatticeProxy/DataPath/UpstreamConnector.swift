@@ -47,6 +47,14 @@ enum UpstreamConnector {
                 }
             }
             connected.whenFailure { handshake.fail($0) }
+            // A peer that accepts TCP and never finishes the handshake gets the connect timeout, not forever.
+            connected.whenSuccess { upstream in
+                let deadline = eventLoop.scheduleTask(in: timeout) {
+                    handshake.fail(ChannelError.connectTimeout(timeout))
+                    upstream.close(promise: nil)
+                }
+                handshake.futureResult.whenComplete { _ in deadline.cancel() }
+            }
             return connected.flatMap { upstream in
                 handshake.futureResult.flatMapThrowing { () -> any Channel in
                     var header = upstream.allocator.buffer(capacity: 16)

@@ -68,6 +68,7 @@ final class EndpointHTTPClient {
                     do {
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
                         try channel.pipeline.syncOperations.addHandler(relay)
+                        try channel.syncOptions?.setOption(.allowRemoteHalfClosure, value: false)
                         try channel.syncOptions?.setOption(.autoRead, value: true)
                     } catch {
                         channel.close(promise: nil)
@@ -186,6 +187,12 @@ final class EndpointHTTPClient {
                         // Servers don't open streams towards clients here (no push): refuse any.
                         stream.close()
                     }
+                    // A GOAWAY (the server shutting down) means no new streams here: the next request dials anew.
+                    try channel.pipeline.syncOperations.addHandler(GoAwayWatcher { [weak channel] in
+                        guard let channel, case .ready(_, let current) = self.http2, current === channel else { return }
+                        self.http2 = .idle
+                    })
+                    try channel.syncOptions?.setOption(.allowRemoteHalfClosure, value: false)
                     try channel.syncOptions?.setOption(.autoRead, value: true)
                     return (multiplexer, channel)
                 } catch {
@@ -212,3 +219,20 @@ final class EndpointHTTPClient {
 
 /// Confined to its event loop (every method checks or runs there); shared by the connections on that loop.
 extension EndpointHTTPClient: @unchecked Sendable {}
+
+/// Sees the connection-level frames of an upstream HTTP/2 connection and reports a GOAWAY.
+final class GoAwayWatcher: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame
+    private let onGoAway: () -> Void
+
+    init(onGoAway: @escaping () -> Void) {
+        self.onGoAway = onGoAway
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .goAway = Self.unwrapInboundIn(data).payload { self.onGoAway() }
+    }
+}
+
+@available(*, unavailable)
+extension GoAwayWatcher: Sendable {}

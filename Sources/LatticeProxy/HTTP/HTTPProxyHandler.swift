@@ -30,6 +30,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         var upstreamKeepAlive = true
         var trailersOnly: HTTPHeaders?
         var attempts = 0
+        /// The write of the response's end, so a close waits for it to reach the socket.
+        var responseWritten: EventLoopFuture<Void>?
 
         init(head: HTTPRequestHead) {
             self.head = head
@@ -44,6 +46,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     private var upstreamWritable = true
     private var needsUpstreamFlush = false
+    private var closeAfterResponse = false
 
     init(route: HTTPRoute) {
         self.route = route
@@ -119,6 +122,19 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         context.fireChannelWritabilityChanged()
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event, self.isHTTP1 {
+            // The client finished sending: nothing more will come, so close once the response in flight is out.
+            if self.current == nil {
+                context.close(promise: nil)
+            } else {
+                self.closeAfterResponse = true
+            }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         if let exchange = self.current {
             self.current = nil
@@ -163,7 +179,12 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                 )
                 exchange.upstream = upstream
                 upstream.relay.sink = self
-                upstream.channel.write(HTTPClientRequestPart.head(self.upstreamHead(exchange.head)), promise: nil)
+                // A stream refused at its first write (an HTTP/2 connection that received GOAWAY) is closed, which
+                // reaches upstreamClosed and a 502 rather than a request waiting forever.
+                let headWritten = upstream.channel.eventLoop.makePromise(of: Void.self)
+                let upstreamChannel = upstream.channel
+                headWritten.futureResult.whenFailure { _ in upstreamChannel.close(promise: nil) }
+                upstream.channel.write(HTTPClientRequestPart.head(self.upstreamHead(exchange.head)), promise: headWritten)
                 for part in exchange.buffered {
                     switch part {
                     case .body(let buffer): upstream.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
@@ -173,6 +194,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                 }
                 exchange.buffered = []
                 upstream.channel.flush()
+                Self.setAutoRead(upstream.channel, context.channel.isWritable)
                 self.upstreamWritable = upstream.channel.isWritable
                 Self.setAutoRead(context.channel, self.upstreamWritable)
             case .failure(let error):
@@ -220,10 +242,11 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         exchange.responseStarted = true
         exchange.responseEnded = true
         let keepAlive = exchange.keepAlive || !self.isHTTP1
-        for part in response.parts(grpc: exchange.isGRPC, keepAlive: keepAlive, allocator: context.channel.allocator) {
+        let parts = response.parts(grpc: exchange.isGRPC, keepAlive: keepAlive, allocator: context.channel.allocator)
+        for part in parts.dropLast() {
             context.write(Self.wrapOutboundOut(part), promise: nil)
         }
-        context.flush()
+        if let last = parts.last { exchange.responseWritten = context.writeAndFlush(Self.wrapOutboundOut(last)) }
         self.route.countError(response.reason)
         self.metrics(exchange).responded(
             .init(
@@ -241,8 +264,14 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     private func completeIfDone(_ exchange: Exchange, context: ChannelHandlerContext) {
         guard exchange.requestEnded, exchange.responseEnded, self.current === exchange else { return }
         self.current = nil
-        if self.isHTTP1 && !exchange.keepAlive {
-            context.close(promise: nil)
+        if self.isHTTP1 && (!exchange.keepAlive || self.closeAfterResponse) {
+            // After what was written is flushed: close() would drop writes still queued.
+            let channel = context.channel
+            if let written = exchange.responseWritten {
+                written.whenComplete { _ in channel.close(promise: nil) }
+            } else {
+                channel.close(promise: nil)
+            }
         }
     }
 
@@ -286,12 +315,12 @@ extension HTTPProxyHandler: UpstreamResponseSink {
                 return
             }
             exchange.responseStarted = true
-            exchange.statusCode = Int(head.status.code)
+            exchange.statusCode = HTTPRouteMetrics.boundedStatus(Int(head.status.code))
             exchange.upstreamKeepAlive = head.isKeepAlive
-            if exchange.isGRPC, let status = head.headers.first(name: "grpc-status").flatMap({ Int($0) }) {
+            if exchange.isGRPC, !self.isHTTP1, let status = head.headers.first(name: "grpc-status").flatMap({ Int($0) }) {
                 // Trailers-only: the status rides in the headers. Send it on as trailers, which every gRPC client
                 // reads, since the HTTP/2 codec writes the end of the stream as a separate frame.
-                exchange.grpcStatus = status
+                exchange.grpcStatus = HTTPRouteMetrics.boundedGRPCStatus(status)
                 var trailers = HTTPHeaders()
                 for name in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
                     for value in head.headers[name] { trailers.add(name: name, value: value) }
@@ -309,7 +338,7 @@ extension HTTPProxyHandler: UpstreamResponseSink {
             context.write(Self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         case .end(let trailers):
             if exchange.isGRPC, let status = trailers?.first(name: "grpc-status").flatMap({ Int($0) }) {
-                exchange.grpcStatus = status
+                exchange.grpcStatus = HTTPRouteMetrics.boundedGRPCStatus(status)
             }
             let end = trailers ?? exchange.trailersOnly
             exchange.responseEnded = true
@@ -323,16 +352,19 @@ extension HTTPProxyHandler: UpstreamResponseSink {
             // already, and closing it again would send a needless RST_STREAM (which peers count against a flood
             // limit).
             let complete = exchange.requestEnded
-                && (!self.isHTTP1 || (exchange.upstreamKeepAlive && exchange.head.isKeepAlive))
+                && (!self.isHTTP1 || exchange.upstreamKeepAlive)
             self.release(exchange, reusable: complete)
             let requestDone = exchange.requestEnded
             if requestDone { self.current = nil }
-            context.writeAndFlush(Self.wrapOutboundOut(.end(end)), promise: nil)
-            if !requestDone {
-                // Drop the rest of the request, then the exchange is done.
-                Self.setAutoRead(context.channel, true)
-            } else if self.isHTTP1 && !exchange.keepAlive {
-                context.close(promise: nil)
+            let written = context.writeAndFlush(Self.wrapOutboundOut(.end(end)))
+            exchange.responseWritten = written
+            // Reading back on: the rest of the request is dropped, or the next request is read (the upstream may have
+            // been unwritable when it answered, leaving the client's reads off).
+            Self.setAutoRead(context.channel, true)
+            if requestDone && self.isHTTP1 && (!exchange.keepAlive || self.closeAfterResponse) {
+                // Close once the response is on the wire: close() would drop writes still queued.
+                let channel = context.channel
+                written.whenComplete { _ in channel.close(promise: nil) }
             }
         }
     }

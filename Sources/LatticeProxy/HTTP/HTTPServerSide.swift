@@ -38,6 +38,8 @@ final class HTTP2ConnectionErrorCounter: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A stream's error has already reset that stream; the other streams carry on.
+        if error is NIOHTTP2Errors.StreamError { return }
         self.route.countError("http2_protocol_error")
         self.route.proxy.logger.debug("HTTP/2 connection failed", metadata: ["error.type": "\(error)"])
         context.close(promise: nil)

@@ -36,6 +36,16 @@ final class ResponseRelay: ChannelInboundHandler {
         context.fireChannelWritabilityChanged()
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            // The upstream closed its side (an idle keep-alive connection timing out, or a close-delimited body that
+            // the decoder has already ended): the connection is done either way.
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         let sink = self.sink
         self.sink = nil

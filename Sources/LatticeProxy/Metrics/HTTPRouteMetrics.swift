@@ -23,6 +23,13 @@ final class HTTPRouteMetrics: Sendable {
     }
 
     let requests: MetricCell
+
+    /// Status codes come from the upstream: anything outside 100…599 is one label value (0), so a peer can't grow
+    /// the series without bound.
+    static func boundedStatus(_ code: Int) -> Int { (100...599).contains(code) ? code : 0 }
+
+    /// gRPC defines 0…16; anything else is counted as UNKNOWN (2).
+    static func boundedGRPCStatus(_ code: Int) -> Int { (0...16).contains(code) ? code : 2 }
     private let labels: [String: String]
     private let families: ProxyMetrics
     private let responses = Mutex<[ResponseKey: ResponseCells]>([:])
