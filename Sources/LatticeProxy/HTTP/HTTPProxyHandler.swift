@@ -47,6 +47,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     private var upstreamWritable = true
     private var needsUpstreamFlush = false
     private var closeAfterResponse = false
+    /// Inside a read burst from the client: upstream writes wait for its channelReadComplete to be flushed together.
+    private var inReadBurst = false
 
     init(route: HTTPRoute) {
         self.route = route
@@ -65,6 +67,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     // MARK: Client side
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        self.inReadBurst = true
         switch Self.unwrapInboundIn(data) {
         case .head(let head):
             guard self.current == nil else {
@@ -108,6 +111,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        self.inReadBurst = false
         if self.needsUpstreamFlush, let upstream = self.current?.upstream, !upstream.isFinished {
             upstream.channel.flush()
         }
@@ -193,7 +197,13 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                     }
                 }
                 exchange.buffered = []
-                upstream.channel.flush()
+                // A pooled connection answers at once, inside the client's read burst: the request's remaining parts
+                // (usually its end) follow in the same burst, so one flush at channelReadComplete sends them all.
+                if self.inReadBurst {
+                    self.needsUpstreamFlush = true
+                } else {
+                    upstream.channel.flush()
+                }
                 Self.setAutoRead(upstream.channel, context.channel.isWritable)
                 self.upstreamWritable = upstream.channel.isWritable
                 Self.setAutoRead(context.channel, self.upstreamWritable)
