@@ -6,8 +6,8 @@ import ServiceLifecycle
 import Synchronization
 
 /// A listening socket as a `Service`: binds at `run()`, hands each accepted connection to `onAccept` (on the
-/// connection's event loop, once it is active), and on graceful shutdown stops accepting, then lets open
-/// connections drain for up to `drainTime` before returning.
+/// connection's event loop, once it is active), and on graceful shutdown stops accepting, asks HTTP connections to
+/// quiesce, then lets open connections drain for up to `drainTime` before returning.
 final class ListenerServer: Service, Sendable {
     let name: String
     let address: HostPort
@@ -110,3 +110,17 @@ final class AcceptedHandler: ChannelInboundHandler, RemovableChannelHandler {
 
 @available(*, unavailable)
 extension AcceptedHandler: Sendable {}
+
+/// A pause in the shutdown sequence: placed between the inbound listener and the outbound ones, it keeps the outbound
+/// listeners accepting the app's calls for `wait` after inbound has stopped.
+struct ShutdownWait: Service {
+    let wait: Duration
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        guard self.wait > .zero else { return }
+        self.logger.info("outbound listeners keep serving the app while it shuts down", metadata: ["lattice.wait": "\(self.wait)"])
+        try? await Task.sleep(for: self.wait)
+    }
+}

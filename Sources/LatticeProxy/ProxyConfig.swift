@@ -23,6 +23,7 @@ public struct ProxyConfig: Sendable {
         case connectTimeout = "LATTICE_PROXY_CONNECT_TIMEOUT"
         case readyTimeout = "LATTICE_PROXY_HOLD_UNTIL_READY_TIMEOUT"
         case shutdownGrace = "LATTICE_PROXY_SHUTDOWN_GRACE_PERIOD"
+        case outboundShutdownWait = "LATTICE_PROXY_OUTBOUND_SHUTDOWN_WAIT"
         case maxConnections = "LATTICE_PROXY_MAX_CONNECTIONS"
         case opaquePorts = "LATTICE_PROXY_OPAQUE_PORTS"
         case inboundProbes = "LATTICE_PROXY_INBOUND_PROBES"
@@ -48,6 +49,9 @@ public struct ProxyConfig: Sendable {
     public var connectTimeout: Duration
     public var readyTimeout: Duration
     public var shutdownGrace: Duration
+    /// After SIGTERM, how long outbound listeners keep accepting the app's new calls (the app is often finishing its
+    /// own work), while inbound has already stopped.
+    public var outboundShutdownWait: Duration
     public var maxConnections: Int
     public var logLevel: String
     /// Ports where the server speaks first or HTTP never flows: no protocol detection, always opaque TCP.
@@ -123,6 +127,7 @@ public struct ProxyConfig: Sendable {
         self.connectTimeout = try duration(.connectTimeout, default: .seconds(1))
         self.readyTimeout = try duration(.readyTimeout, default: .seconds(10))
         self.shutdownGrace = try duration(.shutdownGrace, default: .seconds(5))
+        self.outboundShutdownWait = try duration(.outboundShutdownWait, default: .zero)
         self.logLevel = value(.logLevel) ?? "info"
         if let text = value(.maxConnections) {
             guard let limit = Int(text), limit >= 1 else {

@@ -8,8 +8,8 @@ import ServiceLifecycle
 import Synchronization
 import UnixSignals
 
-/// The sidecar: certificate rotation, the admin endpoints, the inbound listener and the outbound listeners, in one
-/// `ServiceGroup` (listeners last, so they stop first on SIGTERM).
+/// The sidecar: certificate rotation, the admin endpoints, the outbound listeners and the inbound listener, in one
+/// `ServiceGroup` (inbound last, so it stops first on SIGTERM, then outbound).
 public struct ProxyRuntime: Sendable {
     let config: ProxyConfig
     let logger: Logger
@@ -81,9 +81,9 @@ public struct ProxyRuntime: Sendable {
                 channel.close(promise: nil)
             }
         }
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: admin), .init(service: rotation), .init(service: inboundServer),
-        ]
+        // ServiceGroup stops services one at a time, last first: inbound stops accepting and drains first, while the
+        // outbound listeners still serve the app's own calls (for at least the outbound wait), then they stop too.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: admin), .init(service: rotation)]
         for upstream in config.upstreams {
             let balancer = EndpointBalancer(count: upstream.endpoints.count)
             services.append(
@@ -102,6 +102,8 @@ public struct ProxyRuntime: Sendable {
                 )
             )
         }
+        services.append(.init(service: ShutdownWait(wait: config.outboundShutdownWait, logger: logger)))
+        services.append(.init(service: inboundServer))
         let serviceGroup = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )

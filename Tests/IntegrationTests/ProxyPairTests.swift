@@ -11,6 +11,7 @@ struct ProxyPairTests {
         serverPolicy: String = "all-unauthenticated",
         clientExpects: String? = nil,
         controllerArguments: [String] = [],
+        clientEnvironment: [String: String] = [:],
         _ body: (_ dir: String, _ client: ProxyProcess, _ server: ProxyProcess, _ outboundPort: Int, _ echo: EchoServer) async throws -> Void
     ) async throws {
         try await TestFiles.withDirectory { dir in
@@ -28,7 +29,8 @@ struct ProxyPairTests {
             let client = try ProxyProcess(
                 directory: dir, name: "web", serviceAccount: "web", token: "web-token",
                 controllerPort: controller.identityPort,
-                upstreams: ["127.0.0.1:\(outboundPort)=\(expected)@127.0.0.1:\(server.inboundPort)/\(echo.port)"]
+                upstreams: ["127.0.0.1:\(outboundPort)=\(expected)@127.0.0.1:\(server.inboundPort)/\(echo.port)"],
+                extraEnvironment: clientEnvironment
             )
             defer { client.stop() }
             try await server.waitUntilReady()
@@ -100,6 +102,24 @@ struct ProxyPairTests {
             #expect(received == first + second)
             let exited = await eventually(timeout: .seconds(10)) { !client.process.isRunning }
             #expect(exited)
+        }
+    }
+
+    @Test func onSIGTERMInboundStopsFirstWhileOutboundKeepsServingTheApp() async throws {
+        try await Self.withMesh(clientEnvironment: ["LATTICE_PROXY_OUTBOUND_SHUTDOWN_WAIT": "4s"]) { _, client, _, outboundPort, _ in
+            client.process.terminate()  // SIGTERM
+            let inboundClosed = await eventually(timeout: .seconds(3)) {
+                LoopbackTCP.open(port: client.inboundPort).map { close($0); return false } ?? true
+            }
+            #expect(inboundClosed, "the inbound listener still accepts after SIGTERM")
+            // The app's new calls still go out during the wait.
+            let echoed = LoopbackTCP.exchange(port: outboundPort, payload: Array("after SIGTERM".utf8))
+            #expect(echoed == Array("after SIGTERM".utf8))
+            let outboundClosed = await eventually(timeout: .seconds(15)) {
+                LoopbackTCP.open(port: outboundPort).map { close($0); return false } ?? true
+            }
+            #expect(outboundClosed)
+            #expect(await eventually(timeout: .seconds(15)) { !client.process.isRunning })
         }
     }
 
