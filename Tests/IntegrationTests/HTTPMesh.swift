@@ -18,6 +18,7 @@ struct HTTPMesh {
         count: Int = 1,
         serverPolicy: String = "all-unauthenticated",
         serverEnvironment: [String: String] = [:],
+        clientEnvironment: [String: String] = [:],
         _ body: (HTTPMesh) async throws -> Void
     ) async throws {
         try await TestFiles.withDirectory { dir in
@@ -43,7 +44,8 @@ struct HTTPMesh {
             let client = try ProxyProcess(
                 directory: dir, name: "web", serviceAccount: "web", token: "web-token",
                 controllerPort: controller.identityPort,
-                upstreams: ["127.0.0.1:\(outboundPort)=\(endpoints.joined(separator: "|"));authority=api.default.svc.cluster.local:8080"]
+                upstreams: ["127.0.0.1:\(outboundPort)=\(endpoints.joined(separator: "|"));authority=api.default.svc.cluster.local:8080"],
+                extraEnvironment: clientEnvironment
             )
             defer { client.stop() }
             for server in servers { try await server.waitUntilReady() }

@@ -163,6 +163,29 @@ struct HTTPProxyTests {
         }
     }
 
+    @Test func anIdleKeepAliveConnectionIsClosedAfterTheIdleTimeout() async throws {
+        try await HTTPMesh.with(version: .http1, clientEnvironment: ["LATTICE_PROXY_IDLE_TIMEOUT": "1s"]) { mesh in
+            let fd = try #require(LoopbackTCP.open(port: mesh.outboundPort))
+            defer { close(fd) }
+            var timeout = timeval(tv_sec: 20, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let request = Array("GET /name HTTP/1.1\r\nHost: api\r\n\r\n".utf8)
+            #expect(request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) } == request.count)
+            var received: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            // The response (it names the app), then nothing until the proxy closes the idle connection.
+            var closed = false
+            while true {
+                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if n == 0 { closed = true; break }
+                if n < 0 { break }  // the 20 s receive timeout: never closed
+                received += buffer[0..<n]
+            }
+            #expect(String(decoding: received, as: UTF8.self).contains("api-0"))
+            #expect(closed, "the idle keep-alive connection stayed open")
+        }
+    }
+
     @Test func anUnreachableUpstreamGets502NamingTheReason() async throws {
         try await TestFiles.withDirectory { dir in
             try ControllerProcess.makeRunbookCertificates(in: dir)

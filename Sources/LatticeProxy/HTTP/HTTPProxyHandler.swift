@@ -127,6 +127,12 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            // Nothing read or written for the idle timeout: an idle keep-alive connection is closed; one with a request
+            // in flight (a slow upstream) is left alone.
+            if self.current == nil { context.close(promise: nil) }
+            return
+        }
         if case ChannelEvent.inputClosed = event, self.isHTTP1 {
             // The client finished sending: nothing more will come, so close once the response in flight is out.
             if self.current == nil {

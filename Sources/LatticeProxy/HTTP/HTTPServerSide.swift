@@ -10,6 +10,9 @@ enum HTTPServerSide {
         let sync = channel.pipeline.syncOperations
         switch route.kind {
         case .http1:
+            // A keep-alive connection with nothing in flight for the idle timeout is closed (see HTTPProxyHandler).
+            let idle = TimeAmount.nanoseconds(route.proxy.config.idleTimeout.totalNanoseconds)
+            try sync.addHandler(IdleStateHandler(allTimeout: idle))
             try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
             try sync.addHandler(HTTPProxyHandler(route: route))
         case .http2:
