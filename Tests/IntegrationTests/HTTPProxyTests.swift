@@ -26,6 +26,19 @@ struct HTTPProxyTests {
             #expect(server.metricValue("response_total", [#"status_code="200""#, #"classification="success""#]) == 4)
             #expect(client.metricValue("response_latency_ms_count", [#"status_code="200""#]) == 4)
             #expect(server.metricValue("inbound_http_authz_allow_total", [tls]) == 4)
+            // Prometheus's own checker parses both proxies' exposition (histograms included) and finds nothing to
+            // object to but one lint: the unit abbreviation in Linkerd's `response_latency_ms`, a name kept so
+            // dashboards keep working.
+            let promtool = try #require(ProcessRunner.which("promtool"), "promtool (Debian: prometheus) is not installed")
+            for proxy in [client, server] {
+                try TestFiles.write(proxy.metrics(), to: "\(mesh.directory)/metrics.txt")
+                let lint = try ProcessRunner.run("/bin/sh", ["-c", "\(promtool) check metrics < \(mesh.directory)/metrics.txt"])
+                let problems = (lint.stdout + lint.stderr).split(separator: "\n").filter {
+                    !$0.contains("response_latency_ms metric names should not contain abbreviated units")
+                }
+                #expect(problems.isEmpty, "promtool: \(lint.stdout) \(lint.stderr)")
+                #expect(lint.status == 0 || lint.status == 3, "promtool could not parse the exposition: \(lint.stderr)")
+            }
             // Two HTTP/1 upstream connections at most were opened by the client proxy for four requests.
             let opened = client.metricValue("tcp_open_total", [#"server_id="\#(server.identity)""#, #"peer="dst""#]) ?? 0
             #expect(opened >= 1)

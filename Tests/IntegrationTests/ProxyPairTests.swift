@@ -173,7 +173,7 @@ struct ProxyPairTests {
             #expect(failures == 0, "\(failures) of \(exchanges) failed")
             #expect(exchanges > 50)
             for proxy in [client, server] {
-                let refreshed = proxy.metrics().split(separator: "\n").first { $0.hasPrefix(#"identity_cert_refresh_count{result="ok"}"#) }
+                let refreshed = proxy.metrics().split(separator: "\n").first { $0.hasPrefix(#"identity_cert_refresh_total{result="ok"}"#) }
                 let count = refreshed.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
                 #expect(count >= 2, "\(proxy.identity) refreshed \(count) times")
             }

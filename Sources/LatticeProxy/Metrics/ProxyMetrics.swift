@@ -49,7 +49,7 @@ final class ProxyMetrics: Sendable {
             kind: .gauge
         ).cell([:])
         self.certRefresh = r.family(
-            "identity_cert_refresh_count", help: "Certificate refreshes by result", kind: .counter)
+            "identity_cert_refresh_total", help: "Certificate refreshes by result", kind: .counter)
         self.inboundRefused = r.family(
             "lattice_inbound_connections_refused_total",
             help: "Inbound connections closed before reaching policy, by reason", kind: .counter)
