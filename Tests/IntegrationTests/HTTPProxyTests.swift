@@ -176,6 +176,18 @@ struct HTTPProxyTests {
         }
     }
 
+    @Test func aRequestOnAPooledConnectionTheAppJustClosedIsSentAgain() async throws {
+        try await HTTPMesh.with(version: .http1) { mesh in
+            // Two client connections in turn; the server's proxy reuses its pooled app connection for the second
+            // request, which the app closes without answering. The proxy sends it again on a fresh connection.
+            for body in ["first", "second with a body"] {
+                let response = try Curl.request("\(mesh.outbound)/once-per-connection", arguments: ["--data-binary", body])
+                #expect(response.status == 200, "\(response)")
+            }
+            #expect(mesh.servers[0].metricValue("lattice_http_errors_total", [#"reason="stale_connection_retried""#]) == 1)
+        }
+    }
+
     @Test func anIdleKeepAliveConnectionIsClosedAfterTheIdleTimeout() async throws {
         try await HTTPMesh.with(version: .http1, clientEnvironment: ["LATTICE_PROXY_IDLE_TIMEOUT": "1s"]) { mesh in
             let fd = try #require(LoopbackTCP.open(port: mesh.outboundPort))

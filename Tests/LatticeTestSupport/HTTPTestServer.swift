@@ -7,7 +7,8 @@ import NIOPosix
 ///
 /// Routes: `/name` (its name, also in `x-served-by` on every response), `/headers` (the request's headers, one
 /// `name: value` per line), `/status/N` (an empty response with status N), `/big/N` (N bytes of `x`), `POST /echo`
-/// (the body back), `/reset` (announces 1000 bytes, sends 10, then closes the connection or resets the stream).
+/// (the body back), `/reset` (announces 1000 bytes, sends 10, then closes the connection or resets the stream),
+/// `/once-per-connection` (answers the first request of a connection; closes without answering a later one).
 public final class HTTPTestServer: Sendable {
     public enum Version: Sendable {
         case http1
@@ -58,6 +59,7 @@ final class TestAppHandler: ChannelInboundHandler {
     let name: String
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
+    private var requestsOnConnection = 0
 
     init(name: String) {
         self.name = name
@@ -67,6 +69,12 @@ final class TestAppHandler: ChannelInboundHandler {
         switch Self.unwrapInboundIn(data) {
         case .head(let head):
             self.head = head
+            self.requestsOnConnection += 1
+            if head.uri.hasPrefix("/once-per-connection") && self.requestsOnConnection > 1 {
+                // As a server whose keep-alive timeout fires just as the next request arrives: close, answer nothing.
+                context.close(promise: nil)
+                return
+            }
             self.body = context.channel.allocator.buffer(capacity: 0)
         case .body(var buffer):
             self.body?.writeBuffer(&buffer)
@@ -81,7 +89,7 @@ final class TestAppHandler: ChannelInboundHandler {
         let path = head.uri.split(separator: "?").first.map(String.init) ?? head.uri
         var status = HTTPResponseStatus.ok
         var payload = context.channel.allocator.buffer(capacity: 0)
-        if path == "/name" {
+        if path == "/name" || path == "/once-per-connection" {
             payload.writeString(self.name)
         } else if path == "/headers" {
             for (name, value) in head.headers { payload.writeString("\(name.lowercased()): \(value)\n") }

@@ -55,7 +55,7 @@ final class EndpointHTTPClient {
         while let connection = self.idle.popLast() {
             connection.expiry.cancel()
             if connection.channel.isActive {
-                completion(.success(self.lease(connection.channel, relay: connection.relay)))
+                completion(.success(self.lease(connection.channel, relay: connection.relay, isReused: true)))
                 return
             }
         }
@@ -82,8 +82,8 @@ final class EndpointHTTPClient {
             }
     }
 
-    private func lease(_ channel: any Channel, relay: ResponseRelay) -> UpstreamExchange {
-        UpstreamExchange(channel: channel, relay: relay) { reusable in
+    private func lease(_ channel: any Channel, relay: ResponseRelay, isReused: Bool = false) -> UpstreamExchange {
+        UpstreamExchange(channel: channel, relay: relay, isReused: isReused) { reusable in
             if reusable {
                 self.checkIn(channel, relay: relay)
             } else {

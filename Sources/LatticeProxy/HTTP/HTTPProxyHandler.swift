@@ -32,6 +32,24 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         var attempts = 0
         /// The write of the response's end, so a close waits for it to reach the socket.
         var responseWritten: EventLoopFuture<Void>?
+        /// The body parts sent upstream so far, kept (up to ``replayLimit`` bytes) so that a request sent on a pooled
+        /// connection the upstream had just closed can be sent again on another one.
+        var replay: [HTTPServerRequestPart] = []
+        var replayBytes = 0
+        var replayable = true
+
+        static let replayLimit = 64 * 1024
+
+        func sent(_ part: HTTPServerRequestPart) {
+            guard self.replayable else { return }
+            if case .body(let buffer) = part { self.replayBytes += buffer.readableBytes }
+            if self.replayBytes > Self.replayLimit {
+                self.replayable = false
+                self.replay = []
+            } else {
+                self.replay.append(part)
+            }
+        }
 
         init(head: HTTPRequestHead) {
             self.head = head
@@ -89,6 +107,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             if let upstream = exchange.upstream {
                 guard !upstream.isFinished else { return }
                 upstream.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+                exchange.sent(.body(buffer))
                 self.needsUpstreamFlush = true
             } else {
                 exchange.buffered.append(.body(buffer))
@@ -100,6 +119,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                 if let upstream = exchange.upstream {
                     if !upstream.isFinished {
                         upstream.channel.write(HTTPClientRequestPart.end(trailers), promise: nil)
+                        exchange.sent(.end(trailers))
                         self.needsUpstreamFlush = true
                     }
                 } else {
@@ -196,6 +216,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                 headWritten.futureResult.whenFailure { _ in upstreamChannel.close(promise: nil) }
                 upstream.channel.write(HTTPClientRequestPart.head(self.upstreamHead(exchange.head)), promise: headWritten)
                 for part in exchange.buffered {
+                    exchange.sent(part)
                     switch part {
                     case .body(let buffer): upstream.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
                     case .end(let trailers): upstream.channel.write(HTTPClientRequestPart.end(trailers), promise: nil)
@@ -398,6 +419,7 @@ extension HTTPProxyHandler: UpstreamResponseSink {
 
     func upstreamClosed(error: (any Error)?) {
         guard let exchange = self.current, let context = self.context, !exchange.responseEnded else { return }
+        let wasReused = exchange.upstream?.isReused == true
         if let index = exchange.endpoint, let upstream = exchange.upstream, !upstream.isFinished {
             upstream.finish(reusable: false)
             self.route.upstream.balancer.end(index)
@@ -406,6 +428,17 @@ extension HTTPProxyHandler: UpstreamResponseSink {
             "upstream closed before the response ended",
             metadata: ["error.type": "\(error.map { "\($0)" } ?? "eof")"]
         )
+        if !exchange.responseStarted && wasReused && exchange.replayable && exchange.attempts < 3 {
+            // A pooled connection the upstream closed as the request arrived (its keep-alive timeout): nothing was
+            // answered, so the request goes again on another connection.
+            self.route.countError("stale_connection_retried")
+            exchange.upstream = nil
+            exchange.buffered = exchange.replay
+            exchange.replay = []
+            exchange.replayBytes = 0
+            self.connect(exchange, context: context)
+            return
+        }
         if !exchange.responseStarted {
             self.answer(exchange, .unavailable("upstream_reset"), context: context)
         } else {

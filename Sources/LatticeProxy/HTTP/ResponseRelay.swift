@@ -69,11 +69,14 @@ extension ResponseRelay: Sendable {}
 final class UpstreamExchange {
     let channel: any Channel
     let relay: ResponseRelay
+    /// An HTTP/1 connection taken from the pool: it may have been closed by the upstream just as it was reused.
+    let isReused: Bool
     private var onFinish: ((Bool) -> Void)?
 
-    init(channel: any Channel, relay: ResponseRelay, onFinish: @escaping (Bool) -> Void) {
+    init(channel: any Channel, relay: ResponseRelay, isReused: Bool = false, onFinish: @escaping (Bool) -> Void) {
         self.channel = channel
         self.relay = relay
+        self.isReused = isReused
         self.onFinish = onFinish
     }
 
