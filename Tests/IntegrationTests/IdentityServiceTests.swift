@@ -174,6 +174,7 @@ struct IdentityServiceTests {
             let renewed = try CertificateLoader.certificates(path: "\(dir)/issuer-renewed.crt")[0]
 
             let stop = Flag()
+            let certified = Counter()
             let results = try await controller.withIdentityClient { client in
                 try await withThrowingTaskGroup(of: (ok: Int, failed: [String], issuers: Set<[UInt8]>).self) { group in
                     for _ in 0..<4 {
@@ -183,11 +184,12 @@ struct IdentityServiceTests {
                             var issuers = Set<[UInt8]>()
                             let key = P256.Signing.PrivateKey()
                             let csr = try CSRBuilder.make(identity: Self.web, key: key)
-                            let deadline = Date().addingTimeInterval(30)
+                            let deadline = Date().addingTimeInterval(120)
                             while !stop.isSet && Date() < deadline {
                                 do {
                                     let response = try await client.certify(Self.request(csr: csr))
                                     ok += 1
+                                    certified.add()
                                     issuers.insert(Array(response.intermediateCertificates[0]))
                                 } catch {
                                     failed.append("\(error)")
@@ -196,8 +198,9 @@ struct IdentityServiceTests {
                             return (ok, failed, issuers)
                         }
                     }
-                    // Let requests flow, swap the files (each by rename, as the kubelet does), keep going.
-                    try await Task.sleep(for: .milliseconds(700))
+                    // Let requests flow (counted, not timed: a loaded machine is slow), swap the files (each by rename,
+                    // as the kubelet does), keep going.
+                    #expect(await eventually(timeout: .seconds(60)) { certified.value >= 10 })
                     try Self.replace("\(dir)/issuer.key", with: "\(dir)/issuer-renewed.key")
                     try Self.replace("\(dir)/issuer.crt", with: "\(dir)/issuer-renewed.crt")
                     let switched = await eventually(timeout: .seconds(10)) {
@@ -205,7 +208,8 @@ struct IdentityServiceTests {
                             && controller.process.log.components(separatedBy: "issuer loaded").count >= 3
                     }
                     #expect(switched, "\(controller.process.log)")
-                    try await Task.sleep(for: .milliseconds(700))
+                    let atSwitch = certified.value
+                    #expect(await eventually(timeout: .seconds(60)) { certified.value >= atSwitch + 10 })
                     stop.set()
                     var total = (ok: 0, failed: [String](), issuers: Set<[UInt8]>())
                     for try await part in group {
@@ -241,6 +245,14 @@ struct IdentityServiceTests {
 }
 
 /// A one-way flag shared by test tasks.
+final class Counter: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { self.lock.withLock { self.count } }
+    func add() { self.lock.withLock { self.count += 1 } }
+}
+
 final class Flag: @unchecked Sendable {
     // Guarded by `lock`.
     private let lock = NSLock()
