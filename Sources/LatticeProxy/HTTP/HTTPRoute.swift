@@ -1,12 +1,7 @@
 /// What the request handlers of one client connection share: where requests go, what they report into, and (inbound)
 /// the policy each request passes.
 struct HTTPRoute: Sendable {
-    enum Direction: String, Sendable {
-        case inbound
-        case outbound
-    }
-
-    let direction: Direction
+    let direction: ConnectionLabels.Direction
     let kind: HTTPKind
     let upstream: HTTPUpstream
     /// Per endpoint of the upstream (outbound requests are labelled with the server they went to); inbound, one.

@@ -42,7 +42,7 @@ final class HistogramFamily: RenderedFamily {
     let name: String
     let help: String
     let bounds: [Int64]
-    private let series = Mutex<[[String: String]: HistogramCell]>([:])
+    private let series = LabeledSeries<HistogramCell>()
 
     init(name: String, help: String, bounds: [Int64]) {
         self.name = name
@@ -51,16 +51,11 @@ final class HistogramFamily: RenderedFamily {
     }
 
     func cell(_ labels: [String: String]) -> HistogramCell {
-        self.series.withLock { series in
-            if let cell = series[labels] { return cell }
-            let cell = HistogramCell(bounds: self.bounds)
-            series[labels] = cell
-            return cell
-        }
+        self.series.cell(labels) { HistogramCell(bounds: self.bounds) }
     }
 
     func render(into out: inout String) {
-        let snapshot = self.series.withLock { $0.map { ($0.key, $0.value.snapshot) } }
+        let snapshot = self.series.snapshot { $0.snapshot }
         guard !snapshot.isEmpty else { return }
         out += "# HELP \(self.name) \(self.help)\n# TYPE \(self.name) histogram\n"
         for (labels, values) in snapshot.sorted(by: { MetricFamily.key($0.0) < MetricFamily.key($1.0) }) {

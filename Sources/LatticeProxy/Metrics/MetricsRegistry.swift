@@ -9,6 +9,26 @@ final class MetricCell: Sendable {
     var current: Int64 { self.value.load(ordering: .relaxed) }
 }
 
+/// A metric's series keyed by label values: found or made under a lock, which callers take once per connection
+/// (or per response), never per byte.
+final class LabeledSeries<Cell: Sendable>: Sendable {
+    private let series = Mutex<[[String: String]: Cell]>([:])
+
+    func cell(_ labels: [String: String], make: () -> Cell) -> Cell {
+        self.series.withLock { series in
+            if let cell = series[labels] { return cell }
+            let cell = make()
+            series[labels] = cell
+            return cell
+        }
+    }
+
+    /// Every series' labels with a value read from its cell.
+    func snapshot<Value: Sendable>(_ read: (Cell) -> Value) -> [([String: String], Value)] {
+        self.series.withLock { $0.map { ($0.key, read($0.value)) } }
+    }
+}
+
 /// One metric name with its series, keyed by label values.
 ///
 /// Looking a series up takes a lock, so a connection does it once when it opens (see ``ConnectionMetrics``) and
@@ -22,7 +42,7 @@ final class MetricFamily: Sendable {
     let name: String
     let help: String
     let kind: Kind
-    private let series = Mutex<[[String: String]: MetricCell]>([:])
+    private let series = LabeledSeries<MetricCell>()
 
     init(name: String, help: String, kind: Kind) {
         self.name = name
@@ -31,16 +51,11 @@ final class MetricFamily: Sendable {
     }
 
     func cell(_ labels: [String: String]) -> MetricCell {
-        self.series.withLock { series in
-            if let cell = series[labels] { return cell }
-            let cell = MetricCell()
-            series[labels] = cell
-            return cell
-        }
+        self.series.cell(labels) { MetricCell() }
     }
 
     func render(into out: inout String) {
-        let snapshot = self.series.withLock { $0.map { ($0.key, $0.value.current) } }
+        let snapshot = self.series.snapshot { $0.current }
         guard !snapshot.isEmpty else { return }
         out += "# HELP \(self.name) \(self.help)\n# TYPE \(self.name) \(self.kind.rawValue)\n"
         for (labels, value) in snapshot.sorted(by: { Self.key($0.0) < Self.key($1.0) }) {
