@@ -30,6 +30,7 @@ public struct ProxyConfig: Sendable {
         case probeNetworks = "LATTICE_PROXY_PROBE_NETWORKS"
         case maxIdleConnectionsPerEndpoint = "LATTICE_PROXY_MAX_IDLE_CONNS_PER_ENDPOINT"
         case idleTimeout = "LATTICE_PROXY_IDLE_TIMEOUT"
+        case headerReadTimeout = "LATTICE_PROXY_HEADER_READ_TIMEOUT"
         case logLevel = "LATTICE_PROXY_LOG_LEVEL"
     }
 
@@ -64,6 +65,8 @@ public struct ProxyConfig: Sendable {
     public var maxIdlePerEndpoint: Int
     /// How long an unused pooled upstream connection is kept.
     public var idleTimeout: Duration
+    /// How long an HTTP/1 client may take to send a request's headers once it has started.
+    public var headerReadTimeout: Duration
 
     /// Linkerd's default opaque ports: SMTP, MySQL, Galera, PostgreSQL, Redis, Elasticsearch, Memcached.
     public static let defaultOpaquePorts: Set<Int> = [25, 587, 3306, 4444, 5432, 6379, 9300, 11211]
@@ -159,6 +162,7 @@ public struct ProxyConfig: Sendable {
             self.maxIdlePerEndpoint = 256
         }
         self.idleTimeout = try duration(.idleTimeout, default: .seconds(60))
+        self.headerReadTimeout = try duration(.headerReadTimeout, default: .seconds(10))
     }
 
     /// A comma-separated list of ports and port ranges (`25,587,8000-8010`); empty means none.

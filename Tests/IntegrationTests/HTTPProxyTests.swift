@@ -211,6 +211,31 @@ struct HTTPProxyTests {
         }
     }
 
+    @Test func aClientTricklingItsHeadersIsCutOff() async throws {
+        try await HTTPMesh.with(version: .http1, clientEnvironment: ["LATTICE_PROXY_HEADER_READ_TIMEOUT": "1s"]) { mesh in
+            let fd = try #require(LoopbackTCP.open(port: mesh.outboundPort))
+            defer { close(fd) }
+            var timeout = timeval(tv_sec: 0, tv_usec: 300_000)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            // A request line, then one byte of header every 300 ms (never idle, never done), for up to 15 s.
+            let start = Array("GET /name HTTP/1.1\r\nHost: api\r\n".utf8)
+            _ = start.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            var cut = false
+            var byte: [UInt8] = [UInt8(ascii: "x")]
+            var scratch = [UInt8](repeating: 0, count: 256)
+            for _ in 0..<50 {
+                if byte.withUnsafeBytes({ send(fd, $0.baseAddress, 1, Int32(MSG_NOSIGNAL)) }) < 0 { cut = true; break }
+                let n = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if n == 0 { cut = true; break }  // closed by the proxy
+                byte[0] = UInt8(ascii: "x")
+            }
+            #expect(cut, "a client trickling its headers for 15 s was never cut off")
+            #expect(mesh.client.metricValue("lattice_http_errors_total", [#"reason="header_read_timeout""#]) == 1)
+            // An ordinary request is not affected.
+            #expect(try Curl.request("\(mesh.outbound)/name").status == 200)
+        }
+    }
+
     @Test func anUnreachableUpstreamGets502NamingTheReason() async throws {
         try await TestFiles.withDirectory { dir in
             try ControllerProcess.makeRunbookCertificates(in: dir)

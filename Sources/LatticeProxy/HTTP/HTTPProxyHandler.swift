@@ -96,6 +96,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             }
             let exchange = Exchange(head: head)
             self.current = exchange
+            if self.isHTTP1 { context.triggerUserOutboundEvent(HeaderReadTimeout.Event.headReceived, promise: nil) }
             if let authorizer = self.route.authorizer, let reason = authorizer.authorize(head) {
                 self.metrics(exchange).requests.add(1)
                 self.answer(exchange, .forbidden(reason.rawValue), context: context)
@@ -301,6 +302,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     private func completeIfDone(_ exchange: Exchange, context: ChannelHandlerContext) {
         guard exchange.requestEnded, exchange.responseEnded, self.current === exchange else { return }
         self.current = nil
+        if self.isHTTP1 { context.triggerUserOutboundEvent(HeaderReadTimeout.Event.exchangeDone, promise: nil) }
         if self.isHTTP1 && (!exchange.keepAlive || self.closeAfterResponse) {
             // After what was written is flushed: close() would drop writes still queued.
             let channel = context.channel
@@ -392,7 +394,10 @@ extension HTTPProxyHandler: UpstreamResponseSink {
                 && (!self.isHTTP1 || exchange.upstreamKeepAlive)
             self.release(exchange, reusable: complete)
             let requestDone = exchange.requestEnded
-            if requestDone { self.current = nil }
+            if requestDone {
+                self.current = nil
+                if self.isHTTP1 { context.triggerUserOutboundEvent(HeaderReadTimeout.Event.exchangeDone, promise: nil) }
+            }
             let written = context.writeAndFlush(Self.wrapOutboundOut(.end(end)))
             exchange.responseWritten = written
             // Reading back on: the rest of the request is dropped, or the next request is read (the upstream may have

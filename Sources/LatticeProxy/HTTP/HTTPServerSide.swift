@@ -13,6 +13,8 @@ enum HTTPServerSide {
             // A keep-alive connection with nothing in flight for the idle timeout is closed (see HTTPProxyHandler).
             let idle = TimeAmount.nanoseconds(route.proxy.config.idleTimeout.totalNanoseconds)
             try sync.addHandler(IdleStateHandler(allTimeout: idle))
+            let headerTimeout = TimeAmount.nanoseconds(route.proxy.config.headerReadTimeout.totalNanoseconds)
+            try sync.addHandler(HeaderReadTimeout(timeout: headerTimeout) { route.countError("header_read_timeout") })
             try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
             try sync.addHandler(HTTPProxyHandler(route: route))
         case .http2:
