@@ -144,6 +144,9 @@ public struct IPNetwork: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(self.address)/\(self.prefixLength)" }
 
+    /// Every address, IPv4 and IPv6 (Linkerd's default probe networks).
+    public static let everywhere: [IPNetwork] = ["0.0.0.0/0", "::/0"].map { try! IPNetwork($0) }
+
     /// Linkerd's default cluster networks.
     public static let linkerdDefaults: [IPNetwork] = ["10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12", "192.168.0.0/16", "fd00::/8"]
         .map { try! IPNetwork($0) }

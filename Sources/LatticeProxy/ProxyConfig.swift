@@ -81,6 +81,21 @@ public struct ProxyConfig: Sendable {
             guard let v = value(key) else { throw ProxyConfigError(key, "is not set: it must name \(what)") }
             return v
         }
+        func networkList(_ key: Key, default fallback: [IPNetwork]) throws(ProxyConfigError) -> [IPNetwork] {
+            guard let text = value(key) else { return fallback }
+            do {
+                return try IPNetwork.parseList(text)
+            } catch {
+                throw ProxyConfigError(key, error.reason)
+            }
+        }
+        func count(_ key: Key, minimum: Int, default fallback: Int) throws(ProxyConfigError) -> Int {
+            guard let text = value(key) else { return fallback }
+            guard let count = Int(text), count >= minimum else {
+                throw ProxyConfigError(key, "'\(text)' is not a whole number of at least \(minimum)")
+            }
+            return count
+        }
         func duration(_ key: Key, default fallback: Duration) throws(ProxyConfigError) -> Duration {
             guard let text = value(key) else { return fallback }
             guard let d = DurationText.parse(text) else {
@@ -117,14 +132,7 @@ public struct ProxyConfig: Sendable {
         } catch {
             throw ProxyConfigError(.defaultInboundPolicy, error.reason)
         }
-        var networks = IPNetwork.linkerdDefaults
-        if let text = value(.clusterNetworks) {
-            do {
-                networks = try IPNetwork.parseList(text)
-            } catch {
-                throw ProxyConfigError(.clusterNetworks, error.reason)
-            }
-        }
+        let networks = try networkList(.clusterNetworks, default: IPNetwork.linkerdDefaults)
         self.policy = InboundPolicy(defaultPolicy: policy, clusterNetworks: networks)
         self.detectTimeout = try duration(.detectTimeout, default: .seconds(1))
         self.connectTimeout = try duration(.connectTimeout, default: .seconds(1))
@@ -132,35 +140,14 @@ public struct ProxyConfig: Sendable {
         self.shutdownGrace = try duration(.shutdownGrace, default: .seconds(5))
         self.outboundShutdownWait = try duration(.outboundShutdownWait, default: .zero)
         self.logLevel = value(.logLevel) ?? "info"
-        if let text = value(.maxConnections) {
-            guard let limit = Int(text), limit >= 1 else {
-                throw ProxyConfigError(.maxConnections, "'\(text)' is not a positive number of connections")
-            }
-            self.maxConnections = limit
-        } else {
-            self.maxConnections = 10_000
-        }
+        self.maxConnections = try count(.maxConnections, minimum: 1, default: 10_000)
         self.opaquePorts = Self.defaultOpaquePorts
         if let text = environment[Key.opaquePorts.rawValue] {
             self.opaquePorts = try Self.parsePorts(text, key: .opaquePorts)
         }
         self.probes = try ProbeRoute.parseList(value(.inboundProbes) ?? "")
-        self.probeNetworks = (try? IPNetwork.parseList("0.0.0.0/0,::/0")) ?? []
-        if let text = value(.probeNetworks) {
-            do {
-                self.probeNetworks = try IPNetwork.parseList(text)
-            } catch {
-                throw ProxyConfigError(.probeNetworks, error.reason)
-            }
-        }
-        if let text = value(.maxIdleConnectionsPerEndpoint) {
-            guard let count = Int(text), count >= 0 else {
-                throw ProxyConfigError(.maxIdleConnectionsPerEndpoint, "'\(text)' is not a number of connections (0 or more)")
-            }
-            self.maxIdlePerEndpoint = count
-        } else {
-            self.maxIdlePerEndpoint = 256
-        }
+        self.probeNetworks = try networkList(.probeNetworks, default: IPNetwork.everywhere)
+        self.maxIdlePerEndpoint = try count(.maxIdleConnectionsPerEndpoint, minimum: 0, default: 256)
         self.idleTimeout = try duration(.idleTimeout, default: .seconds(60))
         self.headerReadTimeout = try duration(.headerReadTimeout, default: .seconds(10))
     }

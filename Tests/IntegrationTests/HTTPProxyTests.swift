@@ -192,20 +192,12 @@ struct HTTPProxyTests {
         try await HTTPMesh.with(version: .http1, clientEnvironment: ["LATTICE_PROXY_IDLE_TIMEOUT": "1s"]) { mesh in
             let fd = try #require(LoopbackTCP.open(port: mesh.outboundPort))
             defer { close(fd) }
-            var timeout = timeval(tv_sec: 20, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            LoopbackTCP.setReceiveTimeout(fd, seconds: 20)
             let request = Array("GET /name HTTP/1.1\r\nHost: api\r\n\r\n".utf8)
             #expect(request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) } == request.count)
-            var received: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            // The response (it names the app), then nothing until the proxy closes the idle connection.
-            var closed = false
-            while true {
-                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if n == 0 { closed = true; break }
-                if n < 0 { break }  // the 20 s receive timeout: never closed
-                received += buffer[0..<n]
-            }
+            // The response (it names the app), then nothing until the proxy closes the idle connection (or the 20 s
+            // receive timeout: never closed).
+            let (received, closed) = LoopbackTCP.readUntilClosed(fd)
             #expect(String(decoding: received, as: UTF8.self).contains("api-0"))
             #expect(closed, "the idle keep-alive connection stayed open")
         }
@@ -215,8 +207,7 @@ struct HTTPProxyTests {
         try await HTTPMesh.with(version: .http1, clientEnvironment: ["LATTICE_PROXY_HEADER_READ_TIMEOUT": "1s"]) { mesh in
             let fd = try #require(LoopbackTCP.open(port: mesh.outboundPort))
             defer { close(fd) }
-            var timeout = timeval(tv_sec: 0, tv_usec: 300_000)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            LoopbackTCP.setReceiveTimeout(fd, seconds: 0.3)
             // A request line, then one byte of header every 300 ms (never idle, never done), for up to 15 s.
             let start = Array("GET /name HTTP/1.1\r\nHost: api\r\n".utf8)
             _ = start.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }

@@ -90,13 +90,7 @@ struct ProxyPairTests {
             let second = Array(" and after".utf8)
             #expect(second.withUnsafeBytes { send(held, $0.baseAddress, $0.count, 0) } == second.count)
             shutdown(held, Int32(SHUT_WR))
-            var received: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 1024)
-            while true {
-                let n = buffer.withUnsafeMutableBytes { recv(held, $0.baseAddress, $0.count, 0) }
-                if n <= 0 { break }
-                received += buffer[0..<n]
-            }
+            let received = LoopbackTCP.readUntilClosed(held).bytes
             close(held)
             held = -1
             #expect(received == first + second)

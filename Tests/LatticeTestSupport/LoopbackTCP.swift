@@ -61,8 +61,8 @@ public enum LoopbackTCP {
     public static func exchange(port: Int, payload: [UInt8], timeout: Double = 20) -> [UInt8]? {
         guard let fd = self.open(port: port) else { return nil }
         defer { close(fd) }
+        self.setReceiveTimeout(fd, seconds: timeout)
         var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var sent = 0
         while sent < payload.count {
@@ -71,14 +71,25 @@ public enum LoopbackTCP {
             sent += n
         }
         shutdown(fd, Int32(SHUT_WR))
+        return self.readUntilClosed(fd).bytes
+    }
+
+    /// Bounds each `recv` on `fd` to `seconds`.
+    public static func setReceiveTimeout(_ fd: Int32, seconds: Double) {
+        var tv = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - seconds.rounded(.down)) * 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Reads until the peer closes (`closedByPeer`) or a read fails or times out.
+    public static func readUntilClosed(_ fd: Int32) -> (bytes: [UInt8], closedByPeer: Bool) {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { break }
+            if n == 0 { return (received, true) }
+            if n < 0 { return (received, false) }
             received += buffer[0..<n]
         }
-        return received
     }
 }
 

@@ -40,14 +40,13 @@ enum HTTPPath {
         let authorizer = InboundHTTPAuthorizer(
             decision: decision,
             port: port,
-            isPlaintext: peer == .plaintext,
+            peer: peer,
             source: source,
-            probes: proxy.config.probes,
-            probeNetworks: proxy.config.probeNetworks,
             labels: [
                 "direction": "inbound", "tls": labels.tls, "client_id": labels.clientID,
                 "target_addr": labels.targetAddress, "srv_name": "default:\(decision.policy.rawValue)",
             ],
+            config: proxy.config,
             metrics: proxy.metrics,
             logger: proxy.logger
         )

@@ -62,7 +62,6 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     private let route: HTTPRoute
     private var current: Exchange?
     private var context: ChannelHandlerContext?
-    private var upstreamWritable = true
     private var needsUpstreamFlush = false
     private var closeAfterResponse = false
     /// Inside a read burst from the client: upstream writes wait for its channelReadComplete to be flushed together.
@@ -232,9 +231,9 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                 } else {
                     upstream.channel.flush()
                 }
+                // Each side reads only while the other can take what it reads.
                 Self.setAutoRead(upstream.channel, context.channel.isWritable)
-                self.upstreamWritable = upstream.channel.isWritable
-                Self.setAutoRead(context.channel, self.upstreamWritable)
+                Self.setAutoRead(context.channel, upstream.channel.isWritable)
             case .failure(let error):
                 balancer.end(index)
                 exchange.endpoint = index
@@ -266,8 +265,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
 
     static func removeHopByHop(_ headers: inout HTTPHeaders) {
         for token in headers[canonicalForm: "connection"] {
-            let name = String(token)
-            if name.lowercased() != "close" && name.lowercased() != "keep-alive" { headers.remove(name: name) }
+            let name = token.lowercased()
+            if name != "close" && name != "keep-alive" { headers.remove(name: name) }
         }
         for name in ["connection", "keep-alive", "proxy-connection", "upgrade"] { headers.remove(name: name) }
     }
@@ -416,7 +415,6 @@ extension HTTPProxyHandler: UpstreamResponseSink {
     }
 
     func upstreamWritabilityChanged(isWritable: Bool) {
-        self.upstreamWritable = isWritable
         if let context = self.context, self.current?.upstream != nil {
             Self.setAutoRead(context.channel, isWritable)
         }
@@ -425,10 +423,7 @@ extension HTTPProxyHandler: UpstreamResponseSink {
     func upstreamClosed(error: (any Error)?) {
         guard let exchange = self.current, let context = self.context, !exchange.responseEnded else { return }
         let wasReused = exchange.upstream?.isReused == true
-        if let index = exchange.endpoint, let upstream = exchange.upstream, !upstream.isFinished {
-            upstream.finish(reusable: false)
-            self.route.upstream.balancer.end(index)
-        }
+        self.release(exchange, reusable: false)
         self.route.proxy.logger.debug(
             "upstream closed before the response ended",
             metadata: ["error.type": "\(error.map { "\($0)" } ?? "eof")"]

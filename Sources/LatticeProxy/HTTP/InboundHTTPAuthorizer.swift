@@ -3,27 +3,65 @@ import Logging
 import NIOHTTP1
 
 /// Inbound policy for the HTTP requests of one connection: the connection's verdict applies to every request,
-/// except the pod's own health probes (GET of a configured port and path, from the probe networks), which stay
-/// allowed under every policy. Every request's decision is counted.
+/// except the pod's own health probes (GET or HEAD of a configured port and path, plaintext, from the probe
+/// networks), which stay allowed under every policy. Every request's decision is counted.
+///
+/// The verdict, the counters it goes to and whether probes may pass are all fixed per connection, so they are
+/// settled once here; a request only costs an atomic add (and, when denied, a probe path lookup).
 struct InboundHTTPAuthorizer: Sendable {
     let decision: PolicyDecision
     let port: Int
-    let isPlaintext: Bool
-    let source: IPAddress?
-    let probes: Set<ProbeRoute>
-    let probeNetworks: [IPNetwork]
-    let labels: [String: String]
-    let metrics: ProxyMetrics
     let logger: Logger
+    /// `inbound_http_authz_allow_total` or `…_deny_total`, per the verdict.
+    private let verdict: MetricCell
+    /// Under `audit`, what `cluster-authenticated` would refuse.
+    private let audit: MetricCell?
+    /// Probes that may pass a refusing verdict (none unless the peer is plaintext from the probe networks).
+    private let probes: Set<ProbeRoute>
+    private let probeAllowed: MetricCell?
+
+    init(
+        decision: PolicyDecision,
+        port: Int,
+        peer: PeerAuthentication,
+        source: IPAddress?,
+        labels: [String: String],
+        config: ProxyConfig,
+        metrics: ProxyMetrics,
+        logger: Logger
+    ) {
+        self.decision = decision
+        self.port = port
+        self.logger = logger
+        var labels = labels
+        if decision.isAllowed {
+            self.verdict = metrics.httpAuthzAllow.cell(labels)
+            self.audit = decision.reason.map { reason in
+                var auditLabels = labels
+                auditLabels["reason"] = reason.rawValue
+                return metrics.httpAuthzAudit.cell(auditLabels)
+            }
+            self.probes = []
+            self.probeAllowed = nil
+        } else {
+            var denyLabels = labels
+            denyLabels["reason"] = (decision.reason ?? .denyAll).rawValue
+            self.verdict = metrics.httpAuthzDeny.cell(denyLabels)
+            self.audit = nil
+            let probesOpen = peer == .plaintext
+                && source.map { source in config.probeNetworks.contains { $0.contains(source.unmapped) } } == true
+            self.probes = probesOpen ? config.probes.filter { $0.port == port } : []
+            labels["srv_name"] = "default:probe"
+            self.probeAllowed = self.probes.isEmpty ? nil : metrics.httpAuthzAllow.cell(labels)
+        }
+    }
 
     /// Nil when the request may pass; otherwise why it is refused.
     func authorize(_ head: HTTPRequestHead) -> DenyReason? {
-        var labels = self.labels
         if self.decision.isAllowed {
-            self.metrics.httpAuthzAllow.cell(labels).add(1)
-            if let reason = self.decision.reason {
-                labels["reason"] = reason.rawValue
-                self.metrics.httpAuthzAudit.cell(labels).add(1)
+            self.verdict.add(1)
+            if let audit = self.audit, let reason = self.decision.reason {
+                audit.add(1)
                 self.logger.info(
                     "audit: cluster-authenticated would deny this request",
                     metadata: ["reason": "\(reason.rawValue)", "http.request.method": "\(head.method.rawValue)"]
@@ -31,23 +69,19 @@ struct InboundHTTPAuthorizer: Sendable {
             }
             return nil
         }
-        if self.isProbe(head) {
-            labels["srv_name"] = "default:probe"
-            self.metrics.httpAuthzAllow.cell(labels).add(1)
+        if let probeAllowed = self.probeAllowed, self.isProbe(head) {
+            probeAllowed.add(1)
             return nil
         }
         let reason = self.decision.reason ?? .denyAll
-        labels["reason"] = reason.rawValue
-        self.metrics.httpAuthzDeny.cell(labels).add(1)
+        self.verdict.add(1)
         self.logger.debug("request denied by policy", metadata: ["reason": "\(reason.rawValue)"])
         return reason
     }
 
-    func isProbe(_ head: HTTPRequestHead) -> Bool {
-        guard self.isPlaintext, head.method == .GET || head.method == .HEAD else { return false }
+    private func isProbe(_ head: HTTPRequestHead) -> Bool {
+        guard head.method == .GET || head.method == .HEAD else { return false }
         let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? head.uri
-        guard self.probes.contains(ProbeRoute(port: self.port, path: path)) else { return false }
-        guard let source = self.source else { return false }
-        return self.probeNetworks.contains { $0.contains(source.unmapped) }
+        return self.probes.contains(ProbeRoute(port: self.port, path: path))
     }
 }
