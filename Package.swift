@@ -57,6 +57,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "LatticeDiscovery",
+            dependencies: ["LatticeModel", "LatticePolicy", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "LatticeObservability",
             dependencies: [
                 .product(name: "Logging", package: "swift-log"),
@@ -77,6 +82,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "LatticeKubeDiscovery",
+            dependencies: ["LatticeKube", "LatticeDiscovery", "LatticeModel", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -117,7 +127,7 @@ let package = Package(
             name: "LatticeController",
             dependencies: [
                 "LatticeModel", "LatticeIdentity", "LatticeKube", "LatticeAPI", "LatticeObservability",
-                "LatticeAdmin", "LatticeCommandLine",
+                "LatticeAdmin", "LatticeCommandLine", "LatticeDiscovery", "LatticePolicy",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOCertificateReloading", package: "swift-nio-extras"),
@@ -220,9 +230,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "LatticeKubeDiscoveryTests",
+            dependencies: ["LatticeKubeDiscovery", "LatticeKube", "LatticeDiscovery"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "LatticeControllerTests",
             dependencies: [
-                "LatticeController", "LatticeTestSupport", "LatticeObservability", "LatticeKube", "LatticeIdentity",
+                "LatticeController", "LatticeDiscovery", "LatticePolicy", "LatticeTestSupport", "LatticeObservability", "LatticeKube", "LatticeIdentity",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

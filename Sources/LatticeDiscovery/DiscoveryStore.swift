@@ -1,0 +1,58 @@
+import Synchronization
+
+/// The current ``MeshSnapshot`` and everyone waiting for the next one.
+///
+/// Backends ``publish(_:)``; each destination or policy stream ``subscribe()``s and gets the current snapshot at
+/// once, then each later one. A subscriber's buffer holds only the newest snapshot, so a slow stream costs one
+/// snapshot reference, never a queue: memory stays bounded however many proxies are watching.
+public final class DiscoveryStore: Sendable {
+    private struct State {
+        var snapshot: MeshSnapshot?
+        var version: UInt64 = 0
+        var subscribers: [UInt64: AsyncStream<Versioned>.Continuation] = [:]
+        var nextID: UInt64 = 0
+    }
+
+    public struct Versioned: Sendable {
+        public let version: UInt64
+        public let snapshot: MeshSnapshot
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// The current snapshot; nil until a backend has published one.
+    public var current: Versioned? {
+        self.state.withLock { state in state.snapshot.map { Versioned(version: state.version, snapshot: $0) } }
+    }
+
+    public var subscriberCount: Int { self.state.withLock { $0.subscribers.count } }
+
+    /// Replaces the snapshot; subscribers hear of it only when it differs from the last one.
+    public func publish(_ snapshot: MeshSnapshot) {
+        self.state.withLock { state in
+            guard state.snapshot != snapshot else { return }
+            state.snapshot = snapshot
+            state.version += 1
+            let versioned = Versioned(version: state.version, snapshot: snapshot)
+            for continuation in state.subscribers.values { continuation.yield(versioned) }
+        }
+    }
+
+    /// The current snapshot (when there is one), then every new one, until the consumer stops iterating.
+    public func subscribe() -> AsyncStream<Versioned> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Versioned.self, bufferingPolicy: .bufferingNewest(1))
+        let id: UInt64 = self.state.withLock { state in
+            let id = state.nextID
+            state.nextID += 1
+            state.subscribers[id] = continuation
+            if let snapshot = state.snapshot { continuation.yield(Versioned(version: state.version, snapshot: snapshot)) }
+            return id
+        }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
+        }
+        return stream
+    }
+}

@@ -1,0 +1,1 @@
+// Placeholder replaced by the Kubernetes discovery backend (issue 4).
