@@ -1,9 +1,11 @@
 import ArgumentParser
 import FoundationEssentials
 import LatticeAdmin
+import LatticeDiscovery
 import LatticeIdentity
 import LatticeModel
 import LatticeObservability
+import LatticePolicy
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -12,15 +14,15 @@ import UnixSignals
 import Glibc
 #endif
 
-/// `lattice-controller`: the control plane. Today it runs the identity service (the CA); destination, policy and
-/// the injector join it as further services in the same group.
+/// `lattice-controller`: the control plane: the identity service (the CA), and the destination and policy services
+/// over one discovery store (a local registry file, or Kubernetes), all on one gRPC-over-TLS API.
 public struct ControllerCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "lattice-controller",
-        abstract: "Lattice's control plane: the identity service (CA) and its admin endpoints."
+        abstract: "Lattice's control plane: identity (CA), destination and policy services, and admin endpoints."
     )
 
-    @Option(help: "Address of the identity gRPC API (TLS).")
+    @Option(help: "Address of the control-plane gRPC API over TLS: identity, destination and policy.")
     var identityAddr: String = "0.0.0.0:\(WellKnown.identityPort)"
 
     @Option(help: "Address of the admin endpoints (/metrics, /ready, /live).")
@@ -65,6 +67,18 @@ public struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "Identity requests per second allowed from one peer address (0: no limit).")
     var perPeerRate: Double = 500
 
+    @Option(help: "Local registry file (YAML/JSON) of workloads and services: local-mode discovery, watched for changes.")
+    var registry: String?
+
+    @Option(help: "Policy of workloads whose annotations (and namespace's) set none.")
+    var defaultInboundPolicy: String = "all-unauthenticated"
+
+    @Option(help: "Cluster networks (CIDRs, comma-separated) for the cluster-* policies.")
+    var clusterNetworks: String = "10.0.0.0/8,100.64.0.0/10,172.16.0.0/12,192.168.0.0/16,fd00::/8"
+
+    @Option(help: "DNS suffix of service names (NAME.NS.svc.<cluster-domain>).")
+    var clusterDomain: String = "cluster.local"
+
     @Option(help: "Write the bound addresses as JSON to this file once listening.")
     var addressesFile: String?
 
@@ -92,6 +106,19 @@ public struct ControllerCommand: AsyncParsableCommand {
         if self.tokensFile == nil && !self.kubernetes {
             throw ValidationError("no authentication: give --tokens-file FILE (local mode) or --kubernetes")
         }
+        if self.registry != nil && self.kubernetes {
+            throw ValidationError(
+                "choose one discovery source: --registry FILE (local mode) or --kubernetes (the API server), not both"
+            )
+        }
+        if let registry = self.registry {
+            do {
+                _ = try LocalRegistryService.load(path: registry)
+            } catch {
+                throw ValidationError("--registry \(error.reason)")
+            }
+        }
+        _ = try self.discoverySettings()
         if self.kubeconfig != nil && !self.kubernetes {
             throw ValidationError("--kubeconfig only applies with --kubernetes")
         }
@@ -141,6 +168,7 @@ public struct ControllerCommand: AsyncParsableCommand {
             )
         }
         let registry = MetricsRegistry()
+        let discovery = DiscoveryStore()
         let metrics = IdentityMetrics(factory: registry.factory)
         let signer = LeafSigner(lifetime: try Self.parseDuration(self.leafLifetime, flag: "--leaf-lifetime"))
         let store = IssuerStore(controllerIdentity: domain.controllerIdentity)
@@ -183,6 +211,9 @@ public struct ControllerCommand: AsyncParsableCommand {
                     guard issuer.certificate.notValidAfter > Date() else {
                         return .text(.serviceUnavailable, "the issuer expired; install a renewed one\n")
                     }
+                    guard discovery.current != nil else {
+                        return .text(.serviceUnavailable, "discovery has no registry loaded yet\n")
+                    }
                     return .text(.ok, "ready\n")
                 },
                 "/live": { _ in .text(.ok, "live\n") },
@@ -190,16 +221,40 @@ public struct ControllerCommand: AsyncParsableCommand {
             logger: logger
         )
         let identityAddress = try Self.parseAddress(self.identityAddr, flag: "--identity-addr")
+        let settings = try self.discoverySettings()
+        let discoveryMetrics = DiscoveryMetrics(factory: registry.factory)
         let identityServer = IdentityServer(
             host: identityAddress.host,
             port: identityAddress.port,
             store: store,
-            service: IdentityGRPCService(issuer: issuer),
-            logger: logger
+            services: [
+                IdentityGRPCService(issuer: issuer),
+                DestinationGRPCService(store: discovery, settings: settings, metrics: discoveryMetrics, logger: logger),
+                PolicyGRPCService(store: discovery, settings: settings, metrics: discoveryMetrics, logger: logger),
+            ],
+            logger: logger,
+            onShutdown: { discovery.close() }
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: adminServer), .init(service: reload), .init(service: identityServer),
+            .init(service: adminServer), .init(service: reload),
         ]
+        if let path = self.registry {
+            services.append(
+                .init(
+                    service: LocalRegistryService(
+                        path: path,
+                        store: discovery,
+                        interval: try Self.parseDuration(self.reloadInterval, flag: "--reload-interval"),
+                        metrics: discoveryMetrics,
+                        logger: logger
+                    )
+                )
+            )
+        } else {
+            logger.notice("no --registry: destination answers every address 'not meshed' and policy 'unknown'")
+            discovery.publish(.empty)
+        }
+        services.append(.init(service: identityServer))
         if let addressesFile = self.addressesFile {
             services.append(.init(service: AddressesFileService(path: addressesFile, admin: adminServer, identity: identityServer)))
         }
@@ -211,6 +266,27 @@ public struct ControllerCommand: AsyncParsableCommand {
             )
         )
         try await group.run()
+    }
+
+    func discoverySettings() throws -> DiscoverySettings {
+        let policy: DefaultInboundPolicy
+        do {
+            policy = try DefaultInboundPolicy.parse(self.defaultInboundPolicy)
+        } catch {
+            throw ValidationError("--default-inbound-policy \(error.reason)")
+        }
+        let networks: [IPNetwork]
+        do {
+            networks = try IPNetwork.parseList(self.clusterNetworks)
+        } catch {
+            throw ValidationError("--cluster-networks \(error.reason)")
+        }
+        return DiscoverySettings(
+            identityDomain: try IdentityDomain(controlPlaneNamespace: self.controlPlaneNamespace, trustDomain: self.trustDomain),
+            clusterDomain: self.clusterDomain,
+            defaultInboundPolicy: policy,
+            clusterNetworks: networks
+        )
     }
 
     /// Parses `90s`, `15m`, `24h`, `8760h`, `1h30m`.

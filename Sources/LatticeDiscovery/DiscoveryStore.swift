@@ -11,6 +11,7 @@ public final class DiscoveryStore: Sendable {
         var version: UInt64 = 0
         var subscribers: [UInt64: AsyncStream<Versioned>.Continuation] = [:]
         var nextID: UInt64 = 0
+        var isClosed = false
     }
 
     public struct Versioned: Sendable {
@@ -40,16 +41,31 @@ public final class DiscoveryStore: Sendable {
         }
     }
 
+    /// Ends every subscription (the controller is shutting down) and refuses new ones.
+    public func close() {
+        let continuations = self.state.withLock { state in
+            state.isClosed = true
+            defer { state.subscribers.removeAll() }
+            return Array(state.subscribers.values)
+        }
+        for continuation in continuations { continuation.finish() }
+    }
+
     /// The current snapshot (when there is one), then every new one, until the consumer stops iterating.
     public func subscribe() -> AsyncStream<Versioned> {
         let (stream, continuation) = AsyncStream.makeStream(of: Versioned.self, bufferingPolicy: .bufferingNewest(1))
-        let id: UInt64 = self.state.withLock { state in
+        let id: UInt64? = self.state.withLock { state in
+            if state.isClosed {
+                continuation.finish()
+                return nil
+            }
             let id = state.nextID
             state.nextID += 1
             state.subscribers[id] = continuation
             if let snapshot = state.snapshot { continuation.yield(Versioned(version: state.version, snapshot: snapshot)) }
             return id
         }
+        guard let id else { return stream }
         continuation.onTermination = { [weak self] _ in
             _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
         }

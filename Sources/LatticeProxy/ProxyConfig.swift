@@ -32,6 +32,9 @@ public struct ProxyConfig: Sendable {
         case idleTimeout = "LATTICE_PROXY_IDLE_TIMEOUT"
         case headerReadTimeout = "LATTICE_PROXY_HEADER_READ_TIMEOUT"
         case logLevel = "LATTICE_PROXY_LOG_LEVEL"
+        case destinationServiceAddress = "LATTICE_PROXY_DESTINATION_SVC_ADDR"
+        case destinationServiceName = "LATTICE_PROXY_DESTINATION_SVC_NAME"
+        case workload = "LATTICE_PROXY_WORKLOAD"
     }
 
     public var identity: WorkloadIdentity
@@ -67,6 +70,11 @@ public struct ProxyConfig: Sendable {
     public var idleTimeout: Duration
     /// How long an HTTP/1 client may take to send a request's headers once it has started.
     public var headerReadTimeout: Duration
+    /// The controller's destination and policy API (defaults to the identity service's address and name).
+    public var destinationService: HostPort
+    public var destinationServiceName: String
+    /// `NAMESPACE/NAME` of this workload, whose inbound policy the proxy watches; nil: the starting policy stands.
+    public var workload: (namespace: String, name: String)?
 
     /// Linkerd's default opaque ports: SMTP, MySQL, Galera, PostgreSQL, Redis, Elasticsearch, Memcached.
     public static let defaultOpaquePorts: Set<Int> = [25, 587, 3306, 4444, 5432, 6379, 9300, 11211]
@@ -150,6 +158,17 @@ public struct ProxyConfig: Sendable {
         self.maxIdlePerEndpoint = try count(.maxIdleConnectionsPerEndpoint, minimum: 0, default: 256)
         self.idleTimeout = try duration(.idleTimeout, default: .seconds(60))
         self.headerReadTimeout = try duration(.headerReadTimeout, default: .seconds(10))
+        self.destinationService = try value(.destinationServiceAddress).map { (text) throws(ProxyConfigError) -> HostPort in
+            try HostPort.parse(text, key: .destinationServiceAddress)
+        } ?? self.identityService
+        self.destinationServiceName = value(.destinationServiceName) ?? self.identityServiceName
+        if let text = value(.workload) {
+            let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count == 2, DNSName.isLabel(parts[0]), !parts[1].isEmpty else {
+                throw ProxyConfigError(.workload, "'\(text)' is not NAMESPACE/NAME (e.g. demo/web)")
+            }
+            self.workload = (String(parts[0]), String(parts[1]))
+        }
     }
 
     /// A comma-separated list of ports and port ranges (`25,587,8000-8010`); empty means none.
@@ -232,6 +251,12 @@ public struct Upstream: Hashable, Sendable {
     public var listen: HostPort
     public var endpoints: [Endpoint]
     public var authority: String
+    /// The `no_tls_reason` of plain endpoints.
+    public var plainReason: String = "not_provided_by_service_discovery"
+    /// Discovery's protocol hint: every endpoint's port is opaque (nil: decide by the configured opaque ports).
+    public var opaqueHint: Bool? = nil
+    /// Set instead of endpoints when destination resolves the upstream (`LISTEN=discover:TARGET`).
+    public var discoveryTarget: HostPort? = nil
 
     /// True when the upstream's connections go over mesh mTLS.
     public var isMeshed: Bool {
@@ -244,9 +269,16 @@ public struct Upstream: Hashable, Sendable {
         for item in text.split(separator: ",") {
             let parts = item.split(separator: "=", maxSplits: 1)
             guard parts.count == 2 else {
-                throw ProxyConfigError(.outboundUpstreams, "'\(item)' is not LISTEN=ENDPOINT[|ENDPOINT…][;authority=NAME]")
+                throw ProxyConfigError(
+                    .outboundUpstreams, "'\(item)' is not LISTEN=ENDPOINT[|ENDPOINT…][;authority=NAME] or LISTEN=discover:HOST:PORT"
+                )
             }
             let listen = try HostPort.parse(String(parts[0]), key: .outboundUpstreams)
+            if parts[1].hasPrefix("discover:") {
+                let target = try HostPort.parse(String(parts[1].dropFirst("discover:".count)), key: .outboundUpstreams)
+                out.append(Upstream(listen: listen, endpoints: [], authority: target.description, discoveryTarget: target))
+                continue
+            }
             var target = Substring(parts[1])
             var authority = ""
             if let semicolon = target.firstIndex(of: ";") {

@@ -84,8 +84,26 @@ public struct ProxyRuntime: Sendable {
         // ServiceGroup stops services one at a time, last first: inbound stops accepting and drains first, while the
         // outbound listeners still serve the app's own calls (for at least the outbound wait), then they stop too.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: admin), .init(service: rotation)]
+        var watches: [ControlPlaneWatcher.Watch] = []
         for upstream in config.upstreams {
-            let balancer = EndpointBalancer(count: upstream.endpoints.count)
+            let target: OutboundTarget
+            if let discovered = upstream.discoveryTarget {
+                let version = context.routesVersion
+                target = OutboundTarget(listen: upstream.listen, target: discovered) { version.bump() }
+                watches.append(
+                    .init(
+                        name: "destination \(discovered)",
+                        path: "/lattice.destination.v1.Destination/Get",
+                        request: DiscoveryAPI.getDestination(target: discovered.description, proxyIdentity: config.identity.name)
+                    ) { message in
+                        if let update = try DestinationUpdate.decode(message), target.apply(update) {
+                            logger.info("destination answer", metadata: ["target": "\(discovered)", "endpoints": "\(target.current.upstream.endpoints)"])
+                        }
+                    }
+                )
+            } else {
+                target = OutboundTarget(fixed: upstream)
+            }
             services.append(
                 .init(
                     service: ListenerServer(
@@ -97,11 +115,51 @@ public struct ProxyRuntime: Sendable {
                         budget: budget,
                         onRefused: { refusedAtLimit.add(1) }
                     ) { channel in
-                        OutboundPath.accept(channel: channel, upstream: upstream, balancer: balancer, proxy: context)
+                        OutboundPath.accept(channel: channel, target: target, proxy: context)
                     }
                 )
             )
         }
+        if let workload = config.workload {
+            let policy = context.inboundPolicy
+            watches.append(
+                .init(
+                    name: "policy \(workload.namespace)/\(workload.name)",
+                    path: "/lattice.policy.v1.InboundPolicies/Watch",
+                    request: DiscoveryAPI.watchInbound(
+                        namespace: workload.namespace, workload: workload.name, proxyIdentity: config.identity.name
+                    )
+                ) { message in
+                    let update = try PolicyUpdate(decoding: message)
+                    let before = policy.current
+                    let problems = policy.apply(update)
+                    for problem in problems + update.problems {
+                        logger.warning("inbound policy: \(problem)")
+                    }
+                    let after = policy.current
+                    if before != after {
+                        logger.info(
+                            "inbound policy",
+                            metadata: ["default": "\(after.defaultPolicy.rawValue)", "from": "\(after.fromController ? "controller" : "config")"]
+                        )
+                    }
+                }
+            )
+        }
+        services.append(
+            .init(
+                service: ControlPlaneWatcher(
+                    address: config.destinationService,
+                    serverName: config.destinationServiceName,
+                    anchorsFile: config.trustAnchorsFile,
+                    watches: watches,
+                    group: group,
+                    connectTimeout: .nanoseconds(config.connectTimeout.totalNanoseconds),
+                    metrics: metrics,
+                    logger: logger
+                )
+            )
+        )
         services.append(.init(service: ShutdownWait(wait: config.outboundShutdownWait, logger: logger)))
         services.append(.init(service: inboundServer))
         let serviceGroup = ServiceGroup(

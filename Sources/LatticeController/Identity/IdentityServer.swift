@@ -5,7 +5,7 @@ import NIOSSL
 import ServiceLifecycle
 import Synchronization
 
-/// Serves the identity API over TLS with the controller's own identity certificate.
+/// Serves the controller's gRPC APIs (identity, destination, policy) over TLS with its own identity certificate.
 ///
 /// It binds once the first valid issuer is loaded (there is no certificate to present before that); each handshake
 /// then presents the current serving certificate from the ``IssuerStore``, so an issuer rotation needs no restart.
@@ -13,7 +13,8 @@ public final class IdentityServer: Service, Sendable {
     private let host: String
     private let port: Int
     private let store: IssuerStore
-    private let service: IdentityGRPCService
+    private let services: [any RegistrableRPCService]
+    private let onShutdown: @Sendable () -> Void
     private let maxRequestBytes: Int
     private let logger: Logger
     private let address = Mutex<String?>(nil)
@@ -23,14 +24,16 @@ public final class IdentityServer: Service, Sendable {
         host: String,
         port: Int,
         store: IssuerStore,
-        service: IdentityGRPCService,
+        services: [any RegistrableRPCService],
         maxRequestBytes: Int = 64 * 1024,
-        logger: Logger
+        logger: Logger,
+        onShutdown: @escaping @Sendable () -> Void = {}
     ) {
         self.host = host
         self.port = port
         self.store = store
-        self.service = service
+        self.services = services
+        self.onShutdown = onShutdown
         self.maxRequestBytes = maxRequestBytes
         self.logger = logger
         self.bound = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -61,7 +64,7 @@ public final class IdentityServer: Service, Sendable {
             transportSecurity: security,
             config: config
         )
-        let server = GRPCServer(transport: transport, services: [self.service])
+        let server = GRPCServer(transport: transport, services: self.services)
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await server.serve() }
             let bound = try await transport.listeningAddress
@@ -72,11 +75,13 @@ public final class IdentityServer: Service, Sendable {
                 text = "\(bound)"
             }
             self.address.withLock { $0 = text }
-            self.logger.info("identity API listening", metadata: ["net.local.addr": "\(text)"])
+            self.logger.info("control-plane API listening (identity, destination, policy)", metadata: ["net.local.addr": "\(text)"])
             self.bound.continuation.yield(text)
             await withGracefulShutdownHandler {
                 try? await gracefulShutdown()
             } onGracefulShutdown: {
+                // Streams (destination, policy) never end by themselves: end them so the server can drain.
+                self.onShutdown()
                 server.beginGracefulShutdown()
             }
             server.beginGracefulShutdown()

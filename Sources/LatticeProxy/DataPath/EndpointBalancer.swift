@@ -11,7 +11,6 @@ final class EndpointBalancer: Sendable {
     private let loads: [Load]
 
     init(count: Int) {
-        precondition(count > 0, "an upstream has at least one endpoint")
         self.loads = (0..<count).map { _ in Load() }
     }
 

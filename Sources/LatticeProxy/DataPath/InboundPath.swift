@@ -78,8 +78,11 @@ enum InboundPath {
         if case .meshTLS(let identity) = peer {
             labels = ConnectionLabels(direction: .inbound, tls: "true", clientID: identity, targetAddress: target.description)
         }
-        let route = HTTPPath.inboundRoute(kind: kind, port: port, peer: peer, labels: labels, channel: channel, proxy: proxy)
-        HTTPPath.serve(channel: channel, route: route, connection: labels)
+        // Rebuilt when the policy changes, so a flip to a stricter policy reaches open keep-alive connections too.
+        let routes = RouteSource(version: proxy.routesVersion) {
+            HTTPPath.inboundRoute(kind: kind, port: port, peer: peer, labels: labels, channel: channel, proxy: proxy)
+        }
+        HTTPPath.serve(channel: channel, routes: routes, connection: labels)
     }
 
     /// Plaintext or another party's TLS: policy on the bare connection, then forward as is to the app.
@@ -103,7 +106,7 @@ enum InboundPath {
             noTLSReason: tls == "opaque" ? "" : "no_tls_from_remote",
             targetAddress: target.description
         )
-        guard self.authorize(peer: peer, channel: channel, labels: labels, proxy: proxy) else { return }
+        guard self.authorize(peer: peer, port: port, channel: channel, labels: labels, proxy: proxy) else { return }
         do {
             try channel.pipeline.syncOperations.addHandler(PendingDataHandler(initial: buffered), name: "pending")
         } catch {
@@ -116,12 +119,13 @@ enum InboundPath {
     /// Applies the inbound policy; counts the decision; closes a denied connection.
     static func authorize(
         peer: PeerAuthentication,
+        port: Int,
         channel: any Channel,
         labels: ConnectionLabels,
         proxy: ProxyContext
     ) -> Bool {
         let source = channel.remoteAddress?.ipAddress.flatMap { IPAddress($0) }
-        let decision = proxy.config.policy.decide(peer: peer, source: source)
+        let decision = proxy.inboundPolicy.policy(port: port).decide(peer: peer, source: source)
         var authzLabels = [
             "direction": "inbound", "tls": labels.tls, "client_id": labels.clientID,
             "target_addr": labels.targetAddress, "srv_name": "default:\(decision.policy.rawValue)",

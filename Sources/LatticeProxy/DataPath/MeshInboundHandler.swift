@@ -59,7 +59,7 @@ final class MeshInboundHandler: ChannelInboundHandler {
         let target = HostPort(host: self.proxy.config.inboundAppHost, port: Int(header.port))
         let labels = ConnectionLabels(direction: .inbound, tls: "true", clientID: identity, targetAddress: target.description)
         let channel = context.channel
-        guard InboundPath.authorize(peer: .meshTLS(identity: identity), channel: channel, labels: labels, proxy: self.proxy)
+        guard InboundPath.authorize(peer: .meshTLS(identity: identity), port: Int(header.port), channel: channel, labels: labels, proxy: self.proxy)
         else { return }
         InboundPath.connect(channel: channel, to: target, labels: labels, proxy: self.proxy)
     }

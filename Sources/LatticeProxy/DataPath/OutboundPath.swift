@@ -12,9 +12,17 @@ import NIOSSL
 /// with mTLS 1.3 demanding their identity and a transport header naming the app port; plain ones directly, counted as
 /// `tls="no_identity"` and never silent.
 enum OutboundPath {
-    /// Called when an outbound listener accepts `channel` (autoRead off).
-    static func accept(channel: any Channel, upstream: Upstream, balancer: EndpointBalancer, proxy: ProxyContext) {
-        let opaque = upstream.endpoints.allSatisfy { proxy.config.opaquePorts.contains($0.appPort) }
+    /// Called when an outbound listener accepts `channel` (autoRead off): the target's current answer decides.
+    static func accept(channel: any Channel, target: OutboundTarget, proxy: ProxyContext) {
+        let resolved = target.current
+        let upstream = resolved.upstream
+        guard let balancer = resolved.balancer else {
+            proxy.metrics.outboundFailed.cell(["reason": "no_endpoints"]).add(1)
+            proxy.logger.info("no endpoints behind the target; closing", metadata: ["target": "\(upstream.authority)"])
+            channel.close(promise: nil)
+            return
+        }
+        let opaque = upstream.opaqueHint ?? upstream.endpoints.allSatisfy { proxy.config.opaquePorts.contains($0.appPort) }
         do {
             if opaque {
                 try channel.pipeline.syncOperations.addHandler(PendingDataHandler(), name: "pending")
@@ -24,7 +32,10 @@ enum OutboundPath {
             let timeout = TimeAmount.nanoseconds(proxy.config.detectTimeout.totalNanoseconds)
             try channel.pipeline.syncOperations.addHandler(
                 DetectionHandler(timeout: timeout) { detected, buffered, context in
-                    self.route(detected, buffered: buffered, channel: context.channel, upstream: upstream, balancer: balancer, proxy: proxy)
+                    self.route(
+                        detected, buffered: buffered, channel: context.channel, target: target, upstream: upstream,
+                        balancer: balancer, proxy: proxy
+                    )
                 }
             )
         } catch {
@@ -36,6 +47,7 @@ enum OutboundPath {
         _ detected: DetectedProtocol,
         buffered: ByteBuffer,
         channel: any Channel,
+        target: OutboundTarget,
         upstream: Upstream,
         balancer: EndpointBalancer,
         proxy: ProxyContext
@@ -55,8 +67,10 @@ enum OutboundPath {
             return
         }
         let serve: @Sendable () -> Void = {
-            let route = HTTPPath.outboundRoute(kind: kind, upstream: upstream, channel: channel, proxy: proxy)
-            HTTPPath.serve(channel: channel, route: route, connection: self.connectionLabels(upstream))
+            let routes = RouteSource(version: proxy.routesVersion) {
+                HTTPPath.outboundRoute(kind: kind, upstream: target.current.upstream, channel: channel, proxy: proxy)
+            }
+            HTTPPath.serve(channel: channel, routes: routes, connection: self.connectionLabels(upstream))
         }
         if upstream.isMeshed {
             proxy.whenReady(channel: channel, serve)
@@ -71,7 +85,7 @@ enum OutboundPath {
         let endpoint = upstream.endpoints[index]
         balancer.begin(index)
         channel.closeFuture.whenComplete { _ in balancer.end(index) }
-        let labels = self.labels(endpoint)
+        let labels = self.labels(endpoint, plainReason: upstream.plainReason)
         let start: @Sendable () -> Void = {
             let metrics = proxy.metrics.connection(labels)
             metrics.opened()
@@ -81,7 +95,11 @@ enum OutboundPath {
         }
         switch endpoint {
         case .plain(let target):
-            proxy.logger.debug("forwarding without mTLS: the target is not meshed", metadata: ["target": "\(target)"])
+            if upstream.plainReason == "discovery_unavailable" {
+                proxy.logger.info("forwarding without mTLS: no discovery answer yet", metadata: ["target": "\(target)"])
+            } else {
+                proxy.logger.debug("forwarding without mTLS: the target is not meshed", metadata: ["target": "\(target)"])
+            }
             start()
         case .meshed:
             proxy.whenReady(channel: channel, start)
@@ -89,13 +107,13 @@ enum OutboundPath {
     }
 
     /// The `tcp_*` labels of a connection to `endpoint`.
-    static func labels(_ endpoint: Endpoint) -> ConnectionLabels {
+    static func labels(_ endpoint: Endpoint, plainReason: String = "not_provided_by_service_discovery") -> ConnectionLabels {
         switch endpoint {
         case .plain(let target):
             ConnectionLabels(
                 direction: .outbound,
                 tls: "no_identity",
-                noTLSReason: "not_provided_by_service_discovery",
+                noTLSReason: plainReason,
                 targetAddress: target.description
             )
         case .meshed(let identity, let peerProxy, _):
@@ -106,7 +124,7 @@ enum OutboundPath {
     /// The labels of a client connection whose requests may go to several endpoints: the server identity when they
     /// share one (a Service's pods usually do), the upstream's name as the target.
     static func connectionLabels(_ upstream: Upstream) -> ConnectionLabels {
-        var labels = self.labels(upstream.endpoints[0])
+        var labels = self.labels(upstream.endpoints[0], plainReason: upstream.plainReason)
         guard upstream.endpoints.count > 1 else { return labels }
         let identities = Set(upstream.endpoints.map { endpoint -> String in
             if case .meshed(let identity, _, _) = endpoint { return identity }

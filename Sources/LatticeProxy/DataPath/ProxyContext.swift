@@ -1,14 +1,37 @@
 import LatticeModel
 import Logging
 import NIOCore
+import Synchronization
 
-/// What every connection of the proxy shares: its configuration, credentials, metrics and logger.
+/// What every connection of the proxy shares: its configuration, credentials, metrics and logger, and what the
+/// controller's discovery streams keep current (inbound policy, and the version that tells HTTP connections to
+/// re-read their routes).
 struct ProxyContext: Sendable {
     let config: ProxyConfig
     let credentials: ProxyCredentials
     let metrics: ProxyMetrics
     let logger: Logger
     let httpUpstreams = HTTPUpstreamRegistry()
+    let routesVersion: RoutesVersion
+    let inboundPolicy: InboundPolicyState
+
+    init(config: ProxyConfig, credentials: ProxyCredentials, metrics: ProxyMetrics, logger: Logger) {
+        self.config = config
+        self.credentials = credentials
+        self.metrics = metrics
+        self.logger = logger
+        let version = RoutesVersion()
+        self.routesVersion = version
+        self.inboundPolicy = InboundPolicyState(config: config) { version.bump() }
+    }
+}
+
+/// Moves on whenever a destination or policy answer changes; an HTTP connection compares it (one atomic load) at
+/// each request and rebuilds its route when it moved.
+final class RoutesVersion: Sendable {
+    private let value = Atomic<Int>(0)
+    var current: Int { self.value.load(ordering: .relaxed) }
+    func bump() { self.value.wrappingAdd(1, ordering: .relaxed) }
 }
 
 extension ProxyContext {

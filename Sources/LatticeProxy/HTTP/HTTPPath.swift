@@ -6,13 +6,14 @@ import NIOCore
 /// server codec and request handlers in place behind the "pending" handler, then releases what it held.
 enum HTTPPath {
     /// `channel` has a ``PendingDataHandler`` named "pending" holding what was read so far.
-    static func serve(channel: any Channel, route: HTTPRoute, connection labels: ConnectionLabels) {
+    static func serve(channel: any Channel, routes: RouteSource, connection labels: ConnectionLabels) {
+        let route = routes.current()
         let metrics = route.proxy.metrics.connection(labels)
         metrics.opened()
         do {
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(ConnectionByteCounter(metrics: metrics, clientIsPeer: route.direction == .inbound))
-            try HTTPServerSide.configure(channel: channel, route: route)
+            try HTTPServerSide.configure(channel: channel, routes: routes)
             // Reading on before the held bytes are released: HTTP/2 streams opened by them take the connection's
             // autoRead as their own.
             try channel.syncOptions?.setOption(.autoRead, value: true)
@@ -34,7 +35,7 @@ enum HTTPPath {
         proxy: ProxyContext
     ) -> HTTPRoute {
         let source = channel.remoteAddress?.ipAddress.flatMap { IPAddress($0) }
-        let decision = proxy.config.policy.decide(peer: peer, source: source)
+        let decision = proxy.inboundPolicy.policy(port: port).decide(peer: peer, source: source)
         let clientIdentity: String?
         if case .meshTLS(let identity) = peer { clientIdentity = identity } else { clientIdentity = nil }
         let authorizer = InboundHTTPAuthorizer(
@@ -47,6 +48,7 @@ enum HTTPPath {
                 "target_addr": labels.targetAddress, "srv_name": "default:\(decision.policy.rawValue)",
             ],
             config: proxy.config,
+            probes: proxy.inboundPolicy.probes,
             metrics: proxy.metrics,
             logger: proxy.logger
         )
@@ -64,8 +66,19 @@ enum HTTPPath {
 
     /// The route of an outbound HTTP connection to `upstream`, with one set of series per endpoint.
     static func outboundRoute(kind: HTTPKind, upstream: Upstream, channel: any Channel, proxy: ProxyContext) -> HTTPRoute {
-        let metrics = upstream.endpoints.map { endpoint in
-            HTTPRouteMetrics(labels: OutboundPath.labels(endpoint), authority: upstream.authority, metrics: proxy.metrics)
+        var metrics = upstream.endpoints.map { endpoint in
+            HTTPRouteMetrics(
+                labels: OutboundPath.labels(endpoint, plainReason: upstream.plainReason),
+                authority: upstream.authority,
+                metrics: proxy.metrics
+            )
+        }
+        if metrics.isEmpty {
+            // No endpoint: requests are answered 503 and counted against the service.
+            let labels = ConnectionLabels(
+                direction: .outbound, tls: "no_identity", noTLSReason: "no_endpoints", targetAddress: upstream.authority
+            )
+            metrics = [HTTPRouteMetrics(labels: labels, authority: upstream.authority, metrics: proxy.metrics)]
         }
         return HTTPRoute(
             direction: .outbound,

@@ -59,7 +59,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         }
     }
 
-    private let route: HTTPRoute
+    private var route: HTTPRoute
+    private let routes: RouteSource
     private var current: Exchange?
     private var context: ChannelHandlerContext?
     private var needsUpstreamFlush = false
@@ -67,8 +68,9 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     /// Inside a read burst from the client: upstream writes wait for its channelReadComplete to be flushed together.
     private var inReadBurst = false
 
-    init(route: HTTPRoute) {
-        self.route = route
+    init(routes: RouteSource) {
+        self.routes = routes
+        self.route = routes.current()
     }
 
     private var isHTTP1: Bool { self.route.kind == .http1 }
@@ -93,6 +95,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                 context.close(promise: nil)
                 return
             }
+            // Between exchanges the route may follow a new discovery or policy answer.
+            self.route = self.routes.current()
             let exchange = Exchange(head: head)
             self.current = exchange
             if self.isHTTP1 { context.triggerUserOutboundEvent(HeaderReadTimeout.Event.headReceived, promise: nil) }
@@ -187,6 +191,12 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     // MARK: Upstream
 
     private func connect(_ exchange: Exchange, context: ChannelHandlerContext) {
+        guard !self.route.upstream.clients.isEmpty else {
+            // Discovery knows the service but nothing ready stands behind it.
+            if exchange.attempts == 0 { self.metrics(exchange).requests.add(1) }
+            self.answer(exchange, .unavailable("no_endpoints"), context: context)
+            return
+        }
         exchange.attempts += 1
         let balancer = self.route.upstream.balancer
         let index = exchange.endpoint.map { balancer.pick(excluding: $0) } ?? balancer.pick()

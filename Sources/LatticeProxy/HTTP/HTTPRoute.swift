@@ -17,3 +17,28 @@ struct HTTPRoute: Sendable {
         self.proxy.metrics.httpErrors.cell(["direction": self.direction.rawValue, "reason": reason]).add(1)
     }
 }
+
+/// A connection's current route: rebuilt from discovery and policy when ``RoutesVersion`` has moved, checked with one
+/// atomic load per request. Used only on the connection's event loop (its HTTP/2 streams share it), hence unchecked.
+final class RouteSource: @unchecked Sendable {
+    private var route: HTTPRoute
+    private var version: Int
+    private let versions: RoutesVersion
+    private let build: () -> HTTPRoute
+
+    init(version: RoutesVersion, build: @escaping () -> HTTPRoute) {
+        self.versions = version
+        self.version = version.current
+        self.route = build()
+        self.build = build
+    }
+
+    func current() -> HTTPRoute {
+        let now = self.versions.current
+        if now != self.version {
+            self.version = now
+            self.route = self.build()
+        }
+        return self.route
+    }
+}

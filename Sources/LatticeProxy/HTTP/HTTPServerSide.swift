@@ -6,7 +6,8 @@ import NIOHTTP2
 /// (a malformed request gets a 400 and the connection is closed), or the HTTP/2 server with one
 /// ``HTTPProxyHandler`` per stream. The caller replays the bytes it read while detecting and turns autoRead on.
 enum HTTPServerSide {
-    static func configure(channel: any Channel, route: HTTPRoute) throws {
+    static func configure(channel: any Channel, routes: RouteSource) throws {
+        let route = routes.current()
         let sync = channel.pipeline.syncOperations
         switch route.kind {
         case .http1:
@@ -16,7 +17,7 @@ enum HTTPServerSide {
             let headerTimeout = TimeAmount.nanoseconds(route.proxy.config.headerReadTimeout.totalNanoseconds)
             try sync.addHandler(HeaderReadTimeout(timeout: headerTimeout) { route.countError("header_read_timeout") })
             try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
-            try sync.addHandler(HTTPProxyHandler(route: route))
+            try sync.addHandler(HTTPProxyHandler(routes: routes))
         case .http2:
             _ = try sync.configureHTTP2Pipeline(
                 mode: .server,
@@ -25,7 +26,7 @@ enum HTTPServerSide {
             ) { stream in
                 stream.eventLoop.makeCompletedFuture {
                     try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                    try stream.pipeline.syncOperations.addHandler(HTTPProxyHandler(route: route))
+                    try stream.pipeline.syncOperations.addHandler(HTTPProxyHandler(routes: routes))
                 }
             }
             try sync.addHandler(HTTP2ConnectionErrorCounter(route: route))

@@ -27,6 +27,7 @@ struct InboundHTTPAuthorizer: Sendable {
         source: IPAddress?,
         labels: [String: String],
         config: ProxyConfig,
+        probes: Set<ProbeRoute>,
         metrics: ProxyMetrics,
         logger: Logger
     ) {
@@ -50,7 +51,7 @@ struct InboundHTTPAuthorizer: Sendable {
             self.audit = nil
             let probesOpen = peer == .plaintext
                 && source.map { source in config.probeNetworks.contains { $0.contains(source.unmapped) } } == true
-            self.probes = probesOpen ? config.probes.filter { $0.port == port } : []
+            self.probes = probesOpen ? probes.filter { $0.port == port } : []
             labels["srv_name"] = "default:probe"
             self.probeAllowed = self.probes.isEmpty ? nil : metrics.httpAuthzAllow.cell(labels)
         }

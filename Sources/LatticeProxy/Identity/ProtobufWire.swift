@@ -16,6 +16,35 @@ enum ProtobufWire {
         out += bytes
     }
 
+    static func appendVarintField(_ field: UInt64, _ value: UInt64, to out: inout [UInt8]) {
+        self.appendVarint(field << 3, to: &out)
+        self.appendVarint(value, to: &out)
+    }
+
+    /// The values of a repeated varint field: packed (one length-delimited run, proto3's default) or one per field.
+    static func repeatedVarints(_ value: Value) throws -> [UInt64] {
+        switch value {
+        case .varint(let v): return [v]
+        case .bytes(let packed):
+            var out: [UInt64] = []
+            var index = packed.startIndex
+            while index < packed.endIndex {
+                var result: UInt64 = 0
+                var shift: UInt64 = 0
+                while true {
+                    guard index < packed.endIndex, shift < 64 else { throw MalformedMessage() }
+                    let byte = packed[index]
+                    index += 1
+                    result |= UInt64(byte & 0x7f) << shift
+                    if byte & 0x80 == 0 { break }
+                    shift += 7
+                }
+                out.append(result)
+            }
+            return out
+        }
+    }
+
     /// One field of a message: its number and either a varint or a length-delimited payload.
     enum Value {
         case varint(UInt64)

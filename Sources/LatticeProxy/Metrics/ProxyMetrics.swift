@@ -23,6 +23,8 @@ final class ProxyMetrics: Sendable {
     let httpAuthzDeny: MetricFamily
     let httpAuthzAudit: MetricFamily
     let httpErrors: MetricFamily
+    let discoveryConnected: MetricCell
+    let discoveryUpdates: MetricFamily
 
     /// The Linkerd proxy's `response_latency_ms` bucket bounds, so existing quantile queries keep their meaning.
     static let latencyBoundsMs: [Int64] = [
@@ -71,6 +73,12 @@ final class ProxyMetrics: Sendable {
         self.httpErrors = r.family(
             "lattice_http_errors_total",
             help: "HTTP requests the proxy answered or ended itself, by direction and reason", kind: .counter)
+        self.discoveryConnected = r.family(
+            "lattice_discovery_connected", help: "1 while the destination and policy streams to the controller are open",
+            kind: .gauge
+        ).cell([:])
+        self.discoveryUpdates = r.family(
+            "lattice_discovery_updates_total", help: "Destination and policy answers received, by api", kind: .counter)
     }
 
     /// The series one connection reports into, looked up once when it opens.

@@ -1,0 +1,145 @@
+import LatticeModel
+import Logging
+import NIOCore
+import NIOHTTP2
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+
+/// Keeps the proxy's destination and policy streams open on one HTTP/2 TLS connection to the controller (which must
+/// present its mesh identity), reconnecting with a capped backoff when it goes away. While it is away every watch
+/// keeps its last answer: the proxy goes on serving what it last knew.
+final class ControlPlaneWatcher: Service, Sendable {
+    /// One stream to keep open.
+    struct Watch: Sendable {
+        var name: String
+        var path: String
+        var request: [UInt8]
+        /// Called on the connection's event loop with each message; a message it cannot use throws (logged, the
+        /// last good answer stays).
+        var onMessage: @Sendable (ArraySlice<UInt8>) throws -> Void
+    }
+
+    private let address: HostPort
+    private let serverName: String
+    private let anchorsFile: String
+    private let watches: [Watch]
+    private let group: any EventLoopGroup
+    private let connectTimeout: TimeAmount
+    private let metrics: ProxyMetrics
+    private let logger: Logger
+
+    init(
+        address: HostPort,
+        serverName: String,
+        anchorsFile: String,
+        watches: [Watch],
+        group: any EventLoopGroup,
+        connectTimeout: TimeAmount,
+        metrics: ProxyMetrics,
+        logger: Logger
+    ) {
+        self.address = address
+        self.serverName = serverName
+        self.anchorsFile = anchorsFile
+        self.watches = watches
+        self.group = group
+        self.connectTimeout = connectTimeout
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    func run() async throws {
+        guard !self.watches.isEmpty else { return }
+        let connected = self.metrics.discoveryConnected
+        var backoff: Duration = .milliseconds(100)
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let started = ContinuousClock.now
+            do {
+                let channel = try await self.connect()
+                connected.set(1)
+                self.logger.info("discovery streams open", metadata: ["controller": "\(self.address)", "streams": "\(self.watches.count)"])
+                await withGracefulShutdownHandler {
+                    try? await channel.closeFuture.get()
+                } onGracefulShutdown: {
+                    channel.close(promise: nil)
+                }
+                connected.set(0)
+                self.logger.info("discovery connection ended; serving the last answers", metadata: ["controller": "\(self.address)"])
+            } catch {
+                connected.set(0)
+                self.logger.info(
+                    "cannot reach the controller's discovery API; serving the last answers",
+                    metadata: ["controller": "\(self.address)", "error.type": "\(error)"]
+                )
+            }
+            if ContinuousClock.now - started > .seconds(5) { backoff = .milliseconds(100) }
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(1))
+        }
+    }
+
+    /// Connects, opens every stream, and returns the connection (closed when any stream ends, so all reopen).
+    private func connect() async throws -> any Channel {
+        let anchors = try NIOSSLCertificate.fromPEMFile(self.anchorsFile)
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        tls.trustRoots = .certificates(anchors)
+        tls.certificateVerification = .fullVerification
+        tls.applicationProtocols = ["h2"]
+        let context = try NIOSSLContext(configuration: tls)
+        let serverName = self.serverName
+        let channel = try await ClientBootstrap(group: self.group)
+            .connectTimeout(self.connectTimeout)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverName))
+                }
+            }
+            .connect(host: self.address.host, port: self.address.port)
+            .get()
+        let authority = "\(serverName):\(self.address.port)"
+        let logger = self.logger
+        let streams = self.watches.map { watch in
+            (watch, self.metrics.discoveryUpdates.cell(["api": watch.path.contains("Destination") ? "destination" : "policy"]))
+        }
+        do {
+            try await channel.configureHTTP2Pipeline(mode: .client, inboundStreamInitializer: nil).flatMap { multiplexer in
+                let opened = streams.map { watch, updates in
+                    multiplexer.createStreamChannel { stream in
+                        stream.eventLoop.makeCompletedFuture {
+                            try stream.pipeline.syncOperations.addHandler(
+                                StreamingCallHandler(
+                                    path: watch.path,
+                                    authority: authority,
+                                    request: watch.request,
+                                    onMessage: { message in
+                                        updates.add(1)
+                                        do {
+                                            try watch.onMessage(message)
+                                        } catch {
+                                            logger.warning(
+                                                "discovery answer refused; keeping the last one",
+                                                metadata: ["watch": "\(watch.name)", "error.type": "\(error)"]
+                                            )
+                                        }
+                                    },
+                                    onEnd: { reason in
+                                        logger.debug("discovery stream ended", metadata: ["watch": "\(watch.name)", "reason": "\(reason)"])
+                                        // One stream gone means the controller is going or gone: reconnect them all.
+                                        channel.close(promise: nil)
+                                    }
+                                )
+                            )
+                        }
+                    }
+                }
+                return EventLoopFuture.andAllSucceed(opened, on: channel.eventLoop)
+            }.get()
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+        return channel
+    }
+}
