@@ -160,6 +160,10 @@ let package = Package(
             name: "LatticeCLI",
             dependencies: [
                 "LatticeModel", "LatticeIdentity", "LatticeAPI", "LatticeCommandLine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -32,6 +32,16 @@ enum SecureFileWriter {
         }
     }
 
+    /// Writes a secret (a token) 0600 from its first byte, replacing `path` atomically.
+    static func writeSecret(_ text: String, to path: String) throws(IdentityError) {
+        let temp = try self.writeTemporary(text, beside: path, mode: 0o600)
+        guard rename(temp, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temp)
+            throw IdentityError(.writeFailed, "\(path): cannot write: \(reason)")
+        }
+    }
+
     /// Writes `text` to a new temporary file next to `path`, created with `mode` (so a key is never readable by
     /// others, even for an instant).
     static func writeTemporary(_ text: String, beside path: String, mode: mode_t) throws(IdentityError) -> String {
