@@ -37,7 +37,7 @@ struct KubernetesDiscoveryBackendTests {
 
     /// Runs the backend while `body` runs, then cancels it and checks that `run()` returned.
     func withRunningBackend(
-        _ api: FakeKubernetesAPI,
+        _ api: any KubernetesAPI,
         configuration: Backend.Configuration = Self.fast,
         body: (Backend, Published) async throws -> Void
     ) async throws {
@@ -154,3 +154,62 @@ struct KubernetesDiscoveryBackendTests {
         }
     }
 }
+
+#if canImport(Glibc)
+extension KubernetesDiscoveryBackendTests {
+    /// The whole path over a real socket: the client's requests, the server's chunked watch streams and the 410.
+    @Test
+    func runsAgainstAnAPIServerOnALoopbackSocket() async throws {
+        let served = Mutex<[String: Int]>([:])
+        let handler: LoopbackAPIServer.Handler = { request in
+            let key = "\(request.isWatch ? "watch" : "list") \(request.path)"
+            let count = served.withLock { counts in
+                counts[key, default: 0] += 1
+                return counts[key]!
+            }
+            func text(_ name: String) -> String { String(decoding: Fixture.data(name), as: UTF8.self) }
+            func lines(_ name: String) -> [String] { Fixture.lines(name).map { String(decoding: $0, as: UTF8.self) } }
+            switch (key, count) {
+            case ("list \(Backend.podsPath)", 1): return .json(text("pods.json"))
+            case ("list \(Backend.podsPath)", _): return .json(text("pods-relist.json"))
+            case ("list \(Backend.servicesPath)", _): return .json(text("services.json"))
+            case ("list \(Backend.endpointSlicesPath)", _): return .json(text("endpointslices.json"))
+            case ("list \(Backend.namespacesPath)", _): return .json(text("namespaces.json"))
+            case ("watch \(Backend.podsPath)", 1): return .watch(lines: lines("watch-pods.jsonl"), holdOpen: false)
+            case ("watch \(Backend.endpointSlicesPath)", 1):
+                return .watch(lines: lines("watch-endpointslices.jsonl"), holdOpen: true)
+            case (_, _) where request.isWatch: return .watch(lines: [], holdOpen: true)
+            default: return .json(#"{"kind":"Status","apiVersion":"v1","status":"Failure","code":404}"#, status: 404)
+            }
+        }
+        try await withLoopbackAPIServer(handler) { server in
+            let client = try KubernetesClient(
+                config: KubernetesClientConfig(serverURL: server.url, authentication: .bearerToken("test-token"))
+            )
+            do {
+                try await self.withRunningBackend(client) { backend, published in
+                    try await eventually("the moved pod is published and the deleted one is gone") {
+                        guard let last = published.last else { return false }
+                        return Self.webEndpoints(in: last) == ["198.51.100.13:8080"]
+                            && last.workload(namespace: "shop", name: "api-5c9d7b8f4-w4n6t") == nil
+                    }
+                    try await eventually("the pods are watched again from the relist") {
+                        server.requests.filter { $0.isWatch && $0.path == Backend.podsPath }.count == 2
+                    }
+                    #expect(backend.hasSynced)
+                }
+                try await client.shutdown()
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+            let podWatches = server.requests.filter { $0.isWatch && $0.path == Backend.podsPath }
+            #expect(podWatches.map { $0.query["resourceVersion"] } == ["51000", "51200"])
+            #expect(podWatches.allSatisfy { $0.query["allowWatchBookmarks"] == "true" })
+            #expect(podWatches.allSatisfy { $0.query["timeoutSeconds"] != nil })
+            #expect(server.requests.allSatisfy { $0.headers["authorization"] == "Bearer test-token" })
+            #expect(server.requests.filter { !$0.isWatch && $0.path == Backend.podsPath }.count == 2)
+        }
+    }
+}
+#endif
