@@ -187,6 +187,8 @@ public final class KubernetesDiscoveryBackend: Sendable {
         var needsList = true
         var failures = 0
         var listedAt = clock.now
+        // Whether a watch has delivered anything (an event or a bookmark) since the last list.
+        var hasDeliveredSinceList = false
         while true {
             try Task.checkCancellation()
             var listing = needsList
@@ -195,9 +197,9 @@ public final class KubernetesDiscoveryBackend: Sendable {
                     let list = try await self.api.list(path, of: Object.self)
                     self.state.withLock { _ = $0.replace(with: list) }
                     listedAt = clock.now
+                    hasDeliveredSinceList = false
                     needsList = false
                     listing = false
-                    failures = 0
                     logger.debug(
                         "listed",
                         metadata: [
@@ -220,7 +222,11 @@ public final class KubernetesDiscoveryBackend: Sendable {
                 let startedAt = clock.now
                 var events = 0
                 for try await event in self.api.watch(path, as: Object.self, resourceVersion: resourceVersion, options: options) {
+                    // Failures are forgotten only once a watch delivers: a list that succeeds while every watch fails
+                    // must not reset the backoff.
                     events += 1
+                    failures = 0
+                    hasDeliveredSinceList = true
                     if self.state.withLock({ $0.apply(event) }) { changed() }
                 }
                 let elapsed = startedAt.duration(to: clock.now)
@@ -234,6 +240,11 @@ public final class KubernetesDiscoveryBackend: Sendable {
             } catch let error as KubernetesError where error.code == .gone && !listing {
                 logger.debug("the resourceVersion is too old; relisting", metadata: ["error.message": "\(error)"])
                 needsList = true
+                if !hasDeliveredSinceList {
+                    // Gone before anything was delivered since the list: relisting at once could spin.
+                    try await clock.sleep(for: self.backoff(after: failures))
+                    failures += 1
+                }
             } catch {
                 if Task.isCancelled || error is CancellationError { throw CancellationError() }
                 let retryAfter = (error as? KubernetesError)?.retryAfter ?? .zero
