@@ -300,3 +300,48 @@ struct KubernetesMeshStateTests {
         #expect(workload?.probes == [ProbeSpec(port: 9901, path: "/")])
     }
 }
+
+extension KubernetesMeshStateTests {
+    @Test
+    func aNamedTargetPortOfAnUnnamedServicePortResolvesPerEndpoint() {
+        var state = KubernetesMeshState()
+        state.replace(with: KubernetesList<Pod>(metadata: ListMeta(resourceVersion: "1"), items: []))
+        state.replace(with: KubernetesList<Namespace>(metadata: ListMeta(resourceVersion: "1"), items: []))
+        state.replace(
+            with: KubernetesList(
+                metadata: ListMeta(resourceVersion: "2"),
+                items: [
+                    KubernetesService(
+                        metadata: ObjectMeta(name: "cache", namespace: "edge"),
+                        spec: ServiceSpec(
+                            clusterIP: "198.51.100.220",
+                            ports: [ServicePort(port: 6380, targetPort: .string("redis"))]
+                        )
+                    )
+                ]
+            )
+        )
+        state.replace(
+            with: KubernetesList(
+                metadata: ListMeta(resourceVersion: "3"),
+                items: [
+                    EndpointSlice(
+                        metadata: ObjectMeta(
+                            name: "cache-abcde",
+                            namespace: "edge",
+                            labels: ["kubernetes.io/service-name": "cache"]
+                        ),
+                        addressType: "IPv4",
+                        endpoints: [Endpoint(addresses: ["198.51.100.50"], conditions: EndpointConditions(ready: true))],
+                        ports: [EndpointPort(name: "", port: 6379)]
+                    )
+                ]
+            )
+        )
+        #expect(state.hasSynced)
+        let snapshot = state.snapshot()
+        #expect(snapshot.services.first?.ports == [ServicePortSpec(port: 6380, name: "", targetPort: nil)])
+        let plaintext: [String: String?] = ["198.51.100.50:6379": nil]
+        #expect(self.resolve("cache.edge.svc.cluster.local:6380", in: snapshot) == plaintext)
+    }
+}
