@@ -16,6 +16,8 @@ public struct ObjectMeta: Codable, Sendable, Hashable {
     public var annotations: [String: String]?
     /// The objects that own this one (a Pod's ReplicaSet, …).
     public var ownerReferences: [OwnerReference]?
+    /// When the object's deletion was requested (RFC 3339); set while it terminates, absent otherwise.
+    public var deletionTimestamp: String?
 
     /// Creates metadata.
     public init(
@@ -25,7 +27,8 @@ public struct ObjectMeta: Codable, Sendable, Hashable {
         resourceVersion: String? = nil,
         labels: [String: String]? = nil,
         annotations: [String: String]? = nil,
-        ownerReferences: [OwnerReference]? = nil
+        ownerReferences: [OwnerReference]? = nil,
+        deletionTimestamp: String? = nil
     ) {
         self.name = name
         self.namespace = namespace
@@ -34,6 +37,7 @@ public struct ObjectMeta: Codable, Sendable, Hashable {
         self.labels = labels
         self.annotations = annotations
         self.ownerReferences = ownerReferences
+        self.deletionTimestamp = deletionTimestamp
     }
 }
 

@@ -55,7 +55,7 @@ public struct PodSpec: Codable, Sendable, Hashable {
     }
 }
 
-/// A container in a Pod spec (`core/v1` `Container`), reduced to its name, ports and restart policy.
+/// A container in a Pod spec (`core/v1` `Container`), reduced to its name, ports, restart policy and probes.
 public struct Container: Codable, Sendable, Hashable {
     /// The container's name, unique within the Pod.
     public var name: String
@@ -63,12 +63,56 @@ public struct Container: Codable, Sendable, Hashable {
     public var ports: [ContainerPort]?
     /// `Always` on an init container makes it a native sidecar (Kubernetes 1.29+).
     public var restartPolicy: String?
+    /// The kubelet's liveness check, if any.
+    public var livenessProbe: Probe?
+    /// The kubelet's readiness check, if any.
+    public var readinessProbe: Probe?
+    /// The kubelet's startup check, if any.
+    public var startupProbe: Probe?
 
     /// Creates a container.
-    public init(name: String, ports: [ContainerPort]? = nil, restartPolicy: String? = nil) {
+    public init(
+        name: String,
+        ports: [ContainerPort]? = nil,
+        restartPolicy: String? = nil,
+        livenessProbe: Probe? = nil,
+        readinessProbe: Probe? = nil,
+        startupProbe: Probe? = nil
+    ) {
         self.name = name
         self.ports = ports
         self.restartPolicy = restartPolicy
+        self.livenessProbe = livenessProbe
+        self.readinessProbe = readinessProbe
+        self.startupProbe = startupProbe
+    }
+}
+
+/// A container probe (`core/v1` `Probe`), reduced to its HTTP check: the mesh lets the kubelet's probes through.
+public struct Probe: Codable, Sendable, Hashable {
+    /// The HTTP GET the kubelet sends, when the probe is an HTTP one (not exec, TCP or gRPC).
+    public var httpGet: HTTPGetAction?
+
+    /// Creates a probe.
+    public init(httpGet: HTTPGetAction? = nil) {
+        self.httpGet = httpGet
+    }
+}
+
+/// An HTTP probe's request (`core/v1` `HTTPGetAction`).
+public struct HTTPGetAction: Codable, Sendable, Hashable {
+    /// The path; the API leaves it out for `/`.
+    public var path: String?
+    /// The port: a number or the name of a container port.
+    public var port: IntOrString
+    /// `HTTP` (the default) or `HTTPS`.
+    public var scheme: String?
+
+    /// Creates an HTTP GET action.
+    public init(path: String? = nil, port: IntOrString, scheme: String? = nil) {
+        self.path = path
+        self.port = port
+        self.scheme = scheme
     }
 }
 
@@ -97,12 +141,34 @@ public struct PodStatus: Codable, Sendable, Hashable {
     public var podIP: String?
     /// All the Pod's IP addresses (one per family on dual-stack clusters).
     public var podIPs: [PodIP]?
+    /// The Pod's conditions (`Ready`, `ContainersReady`, `PodScheduled`, …).
+    public var conditions: [PodCondition]?
 
     /// Creates a Pod status.
-    public init(phase: String? = nil, podIP: String? = nil, podIPs: [PodIP]? = nil) {
+    public init(phase: String? = nil, podIP: String? = nil, podIPs: [PodIP]? = nil, conditions: [PodCondition]? = nil) {
         self.phase = phase
         self.podIP = podIP
         self.podIPs = podIPs
+        self.conditions = conditions
+    }
+
+    /// Whether the `Ready` condition is `True`.
+    public var isReadyConditionTrue: Bool {
+        self.conditions?.contains { $0.type == "Ready" && $0.status == "True" } ?? false
+    }
+}
+
+/// One of a Pod's conditions (`core/v1` `PodCondition`).
+public struct PodCondition: Codable, Sendable, Hashable {
+    /// `Ready`, `ContainersReady`, `Initialized`, `PodScheduled`, …
+    public var type: String
+    /// `True`, `False` or `Unknown`.
+    public var status: String
+
+    /// Creates a Pod condition.
+    public init(type: String, status: String) {
+        self.type = type
+        self.status = status
     }
 }
 
