@@ -127,7 +127,7 @@ let package = Package(
             name: "LatticeController",
             dependencies: [
                 "LatticeModel", "LatticeIdentity", "LatticeKube", "LatticeAPI", "LatticeObservability",
-                "LatticeAdmin", "LatticeCommandLine", "LatticeDiscovery", "LatticePolicy",
+                "LatticeAdmin", "LatticeCommandLine", "LatticeDiscovery", "LatticePolicy", "LatticeKubeDiscovery",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOCertificateReloading", package: "swift-nio-extras"),

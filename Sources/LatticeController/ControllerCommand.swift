@@ -3,6 +3,7 @@ import FoundationEssentials
 import LatticeAdmin
 import LatticeDiscovery
 import LatticeIdentity
+import LatticeKubeDiscovery
 import LatticeModel
 import LatticeObservability
 import LatticePolicy
@@ -43,7 +44,7 @@ public struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "Local tokens file (TOKEN NAMESPACE/SERVICEACCOUNT [NOT-AFTER] a line): local-mode authentication.")
     var tokensFile: String?
 
-    @Flag(help: "Authenticate tokens with Kubernetes TokenReview (in-cluster config, or --kubeconfig).")
+    @Flag(help: "Kubernetes mode: tokens checked with TokenReview, discovery from Pods, Services, EndpointSlices and Namespaces (in-cluster config, or --kubeconfig).")
     var kubernetes = false
 
     @Option(help: "Kubeconfig to reach the API server from outside the cluster (with --kubernetes).")
@@ -152,6 +153,7 @@ public struct ControllerCommand: AsyncParsableCommand {
                 anchorsPath: self.trustAnchors!
             )
         let authenticator: any TokenAuthenticator
+        let kubernetesClient = try self.kubernetes ? KubernetesTokenAuthenticator.client(kubeconfig: self.kubeconfig, logger: logger) : nil
         if let tokensFile = self.tokensFile {
             let local = LocalTokenAuthenticator(path: tokensFile, domain: domain)
             do {
@@ -161,11 +163,7 @@ public struct ControllerCommand: AsyncParsableCommand {
             }
             authenticator = local
         } else {
-            authenticator = try KubernetesTokenAuthenticator.make(
-                kubeconfig: self.kubeconfig,
-                domain: domain,
-                logger: logger
-            )
+            authenticator = KubernetesTokenAuthenticator.make(client: kubernetesClient!, domain: domain)
         }
         let registry = MetricsRegistry()
         let discovery = DiscoveryStore()
@@ -247,6 +245,21 @@ public struct ControllerCommand: AsyncParsableCommand {
                         interval: try Self.parseDuration(self.reloadInterval, flag: "--reload-interval"),
                         metrics: discoveryMetrics,
                         logger: logger
+                    )
+                )
+            )
+        } else if let kubernetesClient {
+            services.append(
+                .init(
+                    service: KubernetesDiscoveryService(
+                        backend: KubernetesDiscoveryBackend(
+                            api: kubernetesClient,
+                            logger: logger,
+                            publish: { snapshot in
+                                discoveryMetrics.snapshots.increment()
+                                discovery.publish(snapshot)
+                            }
+                        )
                     )
                 )
             )

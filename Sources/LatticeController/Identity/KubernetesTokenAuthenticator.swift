@@ -21,17 +21,19 @@ public struct KubernetesTokenAuthenticator: TokenAuthenticator {
     }
 
     /// Builds the authenticator with an in-cluster client, or one from `kubeconfig`.
-    public static func make(kubeconfig: String?, domain: IdentityDomain, logger: Logger) throws
-        -> KubernetesTokenAuthenticator
-    {
+    public static func make(client: KubernetesClient, domain: IdentityDomain) -> KubernetesTokenAuthenticator {
+        KubernetesTokenAuthenticator(api: client, domain: domain)
+    }
+
+    /// The API server client: from `kubeconfig`, or the in-cluster ServiceAccount.
+    public static func client(kubeconfig: String?, logger: Logger) throws -> KubernetesClient {
         let config: KubernetesClientConfig
         if let kubeconfig {
             config = try KubernetesClientConfig.kubeconfig(path: kubeconfig)
         } else {
             config = try KubernetesClientConfig.inCluster()
         }
-        let client = try KubernetesClient(config: config, logger: logger)
-        return KubernetesTokenAuthenticator(api: client, domain: domain)
+        return try KubernetesClient(config: config, logger: logger)
     }
 
     public func authenticate(token: String) async throws(AuthenticationError) -> WorkloadIdentity {
