@@ -7,6 +7,7 @@ import LatticeKubeDiscovery
 import LatticeModel
 import LatticeObservability
 import LatticePolicy
+import Metrics
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -221,6 +222,11 @@ public struct ControllerCommand: AsyncParsableCommand {
         let identityAddress = try Self.parseAddress(self.identityAddr, flag: "--identity-addr")
         let settings = try self.discoverySettings()
         let discoveryMetrics = DiscoveryMetrics(factory: registry.factory)
+        Gauge(
+            label: "lattice_build_info",
+            dimensions: [("component", "controller"), ("version", LatticeVersion.current)],
+            factory: registry.factory
+        ).record(1)
         let identityServer = IdentityServer(
             host: identityAddress.host,
             port: identityAddress.port,

@@ -124,3 +124,20 @@ struct ShutdownWait: Service {
         try? await Task.sleep(for: self.wait)
     }
 }
+
+/// Turns `/ready` to 503 as soon as shutdown starts (it is the group's last service, so it stops first), so nothing
+/// takes a draining proxy for a ready one while its admin endpoint is still up.
+struct DrainSignal: Service {
+    let draining: DrainFlag
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        self.draining.set()
+    }
+}
+
+final class DrainFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { self.value.load(ordering: .relaxed) }
+    func set() { self.value.store(true, ordering: .relaxed) }
+}

@@ -29,6 +29,7 @@ public struct ProxyRuntime: Sendable {
         let trigger = ShutdownTrigger()
         let budget = ConnectionBudget(limit: config.maxConnections)
         let refusedAtLimit = metrics.inboundRefused.cell(["reason": "connection_limit"])
+        let draining = DrainFlag()
         let admin = AdminServer(
             host: config.admin.host,
             port: config.admin.port,
@@ -40,7 +41,10 @@ public struct ProxyRuntime: Sendable {
                         body: Array(metrics.registry.render().utf8)
                     )
                 },
-                "/ready": { _ in credentials.isReady ? .text(.ok, "ready\n") : .text(.serviceUnavailable, "not ready: no certificate yet\n") },
+                "/ready": { _ in
+                    if draining.isSet { return .text(.serviceUnavailable, "not ready: shutting down\n") }
+                    return credentials.isReady ? .text(.ok, "ready\n") : .text(.serviceUnavailable, "not ready: no certificate yet\n")
+                },
                 "/live": { _ in .text(.ok, "live\n") },
                 "/shutdown": { request in
                     guard request.method == .POST else { return .text(.methodNotAllowed, "POST /shutdown\n") }
@@ -162,6 +166,7 @@ public struct ProxyRuntime: Sendable {
         )
         services.append(.init(service: ShutdownWait(wait: config.outboundShutdownWait, logger: logger)))
         services.append(.init(service: inboundServer))
+        services.append(.init(service: DrainSignal(draining: draining)))
         let serviceGroup = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )

@@ -1,3 +1,4 @@
+import LatticeModel
 import LatticePolicy
 
 /// The proxy's traffic and identity metrics, with the Linkerd proxy's names and labels so the runbook's queries
@@ -79,6 +80,8 @@ final class ProxyMetrics: Sendable {
         ).cell([:])
         self.discoveryUpdates = r.family(
             "lattice_discovery_updates_total", help: "Destination and policy answers received, by api", kind: .counter)
+        r.family("lattice_build_info", help: "The proxy's version", kind: .gauge)
+            .cell(["component": "proxy", "version": LatticeVersion.current]).set(1)
     }
 
     /// The series one connection reports into, looked up once when it opens.
