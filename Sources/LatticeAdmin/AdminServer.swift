@@ -32,6 +32,8 @@ public final class AdminServer: Service, Sendable {
         public let method: HTTPMethod
         public let path: String
         public let remoteAddress: SocketAddress?
+        /// The query string's parameters (`?since=12` → `["since": "12"]`), undecoded.
+        public var query: [String: String] = [:]
     }
 
     public typealias Route = @Sendable (Request) -> Response
@@ -119,8 +121,15 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .end:
             guard let head = self.head else { return }
             self.head = nil
-            let path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "/")
-            let request = AdminServer.Request(method: head.method, path: path, remoteAddress: context.remoteAddress)
+            let parts = head.uri.split(separator: "?", maxSplits: 1)
+            let path = String(parts.first ?? "/")
+            var request = AdminServer.Request(method: head.method, path: path, remoteAddress: context.remoteAddress)
+            if parts.count == 2 {
+                for pair in parts[1].split(separator: "&") {
+                    let kv = pair.split(separator: "=", maxSplits: 1)
+                    request.query[String(kv[0])] = kv.count == 2 ? String(kv[1]) : ""
+                }
+            }
             let response =
                 self.routes[path].map { $0(request) }
                 ?? .text(.notFound, "not found: \(path)\nendpoints: \(self.routes.keys.sorted().joined(separator: " "))\n")

@@ -46,6 +46,12 @@ public struct ProxyRuntime: Sendable {
                     return credentials.isReady ? .text(.ok, "ready\n") : .text(.serviceUnavailable, "not ready: no certificate yet\n")
                 },
                 "/live": { _ in .text(.ok, "live\n") },
+                "/tap": { request in
+                    let since = request.query["since"].flatMap { UInt64($0) }
+                    return AdminServer.Response(
+                        status: .ok, contentType: "application/x-ndjson", body: Array(metrics.tap.poll(since: since).utf8)
+                    )
+                },
                 "/shutdown": { request in
                     guard request.method == .POST else { return .text(.methodNotAllowed, "POST /shutdown\n") }
                     guard let address = request.remoteAddress?.ipAddress, address == "127.0.0.1" || address == "::1" else {

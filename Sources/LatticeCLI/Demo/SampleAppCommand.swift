@@ -151,17 +151,22 @@ final class StoreHandler: ChannelInboundHandler {
     }
 }
 
-/// `Inventory/Lookup`: one store query per call, over a fresh TCP connection through the proxy.
+/// `Inventory/Lookup`: one store query per call, through the proxy (opaque TCP over mTLS).
 struct InventoryService: Lattice_Demo_V1_Inventory.SimpleServiceProtocol {
-    let store: (host: String, port: Int)
+    let store: LineClient
     let name: String
+
+    init(store: (host: String, port: Int), name: String) {
+        self.store = LineClient(host: store.host, port: store.port)
+        self.name = name
+    }
 
     func lookup(request: Lattice_Demo_V1_LookupRequest, context: ServerContext) async throws -> Lattice_Demo_V1_LookupReply {
         let item = request.item.filter { $0.isLetter || $0.isNumber || $0 == "-" }
         guard !item.isEmpty else { throw RPCError(code: .invalidArgument, message: "item must be letters, digits or '-'") }
         let answer: String
         do {
-            answer = try await LineClient.query(host: self.store.host, port: self.store.port, line: "GET \(item)")
+            answer = try await self.store.query("GET \(item)")
         } catch {
             throw RPCError(code: .unavailable, message: "store unreachable: \(error)")
         }
@@ -177,33 +182,89 @@ struct InventoryService: Lattice_Demo_V1_Inventory.SimpleServiceProtocol {
     }
 }
 
-/// Sends one line over TCP and reads one line back.
-enum LineClient {
-    static func query(host: String, port: Int, line: String, timeout: Duration = .seconds(5)) async throws -> String {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.seconds(2))
-            .connect(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+/// Sends one line over TCP and reads one line back, on connections kept open between queries (a mesh user's app
+/// pools its database connections; a fresh TCP+mTLS handshake per query would dominate the demo's latency).
+actor LineClient {
+    private let host: String
+    private let port: Int
+    private var idle: [any Channel] = []
+
+    init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    func query(_ line: String) async throws -> String {
+        let channel: any Channel
+        if let reused = self.idle.popLast(), reused.isActive {
+            channel = reused
+        } else {
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(2))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(LineReplyHandler()) }
                 }
+                .connect(host: self.host, port: self.port)
+                .get()
+        }
+        let promise = channel.eventLoop.makePromise(of: String.self)
+        channel.eventLoop.execute {
+            guard let handler = try? channel.pipeline.syncOperations.handler(type: LineReplyHandler.self) else {
+                promise.fail(LineClientError())
+                return
             }
-        return try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(ByteBuffer(string: line + "\n"))
-            var received: [UInt8] = []
-            for try await var chunk in inbound {
-                received += chunk.readBytes(length: chunk.readableBytes) ?? []
-                if let newline = received.firstIndex(of: UInt8(ascii: "\n")) {
-                    return String(decoding: received[..<newline], as: UTF8.self)
-                }
-                if received.count > 4096 { break }
+            handler.promise = promise
+            let timeout = channel.eventLoop.scheduleTask(in: .seconds(5)) {
+                promise.fail(LineClientError())
+                channel.close(promise: nil)
             }
-            throw LineClientError()
+            promise.futureResult.whenComplete { _ in timeout.cancel() }
+            channel.writeAndFlush(ByteBuffer(string: line + "\n"), promise: nil)
+        }
+        do {
+            let reply = try await promise.futureResult.get()
+            if self.idle.count < 16 { self.idle.append(channel) } else { channel.close(promise: nil) }
+            return reply
+        } catch {
+            channel.close(promise: nil)
+            throw error
         }
     }
 }
 
+/// Completes the query in flight with the next line received.
+final class LineReplyHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    var promise: EventLoopPromise<String>?
+    private var received: [UInt8] = []
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = Self.unwrapInboundIn(data)
+        self.received += buffer.readBytes(length: buffer.readableBytes) ?? []
+        while let newline = self.received.firstIndex(of: UInt8(ascii: "\n")) {
+            let line = String(decoding: self.received[..<newline], as: UTF8.self)
+            self.received.removeFirst(newline + 1)
+            self.promise?.succeed(line)
+            self.promise = nil
+        }
+        if self.received.count > 4096 { context.close(promise: nil) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.promise?.fail(LineClientError())
+        self.promise = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.promise?.fail(error)
+        self.promise = nil
+        context.close(promise: nil)
+    }
+}
+
 struct LineClientError: Error, CustomStringConvertible {
-    var description: String { "the connection closed before a whole line came back" }
+    var description: String { "the store connection closed or timed out before a whole line came back" }
 }
 
 /// The web front end's request handling.

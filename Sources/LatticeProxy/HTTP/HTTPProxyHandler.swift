@@ -301,7 +301,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                 grpcStatus: exchange.isGRPC ? response.grpcStatus : nil,
                 error: response.reason
             ),
-            micros: Self.elapsedMicros(since: exchange.started)
+            micros: Self.elapsedMicros(since: exchange.started),
+                request: exchange.head
         )
         // Read (and drop) the rest of the request.
         Self.setAutoRead(context.channel, true)
@@ -392,7 +393,8 @@ extension HTTPProxyHandler: UpstreamResponseSink {
             exchange.responseEnded = true
             self.metrics(exchange).responded(
                 .init(statusCode: exchange.statusCode, grpcStatus: exchange.isGRPC ? (exchange.grpcStatus ?? 2) : nil),
-                micros: Self.elapsedMicros(since: exchange.started)
+                micros: Self.elapsedMicros(since: exchange.started),
+                request: exchange.head
             )
             // Release the upstream before writing the end: on HTTP/2 that write closes the client's stream at once
             // (channelInactive runs inside it), which must find the exchange settled. An HTTP/1 upstream connection
@@ -458,7 +460,8 @@ extension HTTPProxyHandler: UpstreamResponseSink {
             self.route.countError("upstream_reset_mid_response")
             self.metrics(exchange).responded(
                 .init(statusCode: exchange.statusCode, grpcStatus: exchange.isGRPC ? 14 : nil, error: "upstream_reset"),
-                micros: Self.elapsedMicros(since: exchange.started)
+                micros: Self.elapsedMicros(since: exchange.started),
+                request: exchange.head
             )
             self.current = nil
             context.close(promise: nil)

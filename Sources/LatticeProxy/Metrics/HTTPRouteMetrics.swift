@@ -1,3 +1,5 @@
+import NIOCore
+import NIOHTTP1
 import Synchronization
 
 /// The request and response series of one route (one set of connection labels: direction, tls, identities, target,
@@ -44,7 +46,14 @@ final class HTTPRouteMetrics: Sendable {
     }
 
     /// Counts a finished response and its latency (request headers in to response stream done).
-    func responded(_ key: ResponseKey, micros: Int64) {
+    func responded(_ key: ResponseKey, micros: Int64, request: HTTPRequestHead?) {
+        let tap = self.families.tap
+        if tap.isActive {
+            tap.record(
+                labels: self.labels, head: request, statusCode: key.statusCode, grpcStatus: key.grpcStatus,
+                error: key.error, latencyMicros: micros
+            )
+        }
         let cells = self.responses.withLock { cache in
             if let cells = cache[key] { return cells }
             var labels = self.labels

@@ -5,6 +5,7 @@ import LatticePolicy
 /// and existing dashboards keep working (docs/metrics.md lists every series).
 final class ProxyMetrics: Sendable {
     let registry = MetricsRegistry()
+    let tap = TapHub()
     let tcpOpen: MetricFamily
     let tcpClose: MetricFamily
     let tcpOpenConnections: MetricFamily

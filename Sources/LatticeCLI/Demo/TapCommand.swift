@@ -1,0 +1,162 @@
+import ArgumentParser
+import Foundation
+import UnixSignals
+
+/// `lattice tap WORKLOAD`: the workload's live requests, inbound and outbound, with whether each went over mTLS
+/// (like `linkerd viz tap`), read from its proxy's admin endpoint (`/tap`).
+struct TapCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tap",
+        abstract: "Show a workload's live requests (tls=true|false) from its proxy, until Ctrl-C."
+    )
+
+    @Argument(help: "The workload.")
+    var workload: String
+
+    @Option(help: "State folder of the running mesh (holds demo.json).")
+    var state: String = (NSTemporaryDirectory() as NSString).appendingPathComponent("lattice-demo")
+
+    @Option(help: "table or json (one object a line).")
+    var output: String = "table"
+
+    @Option(help: "Stop after this many requests (0: until Ctrl-C).")
+    var maxRequests: Int = 0
+
+    @Option(help: "Stop after this many seconds (0: until Ctrl-C).")
+    var duration: Int = 0
+
+    func validate() throws {
+        guard ["table", "json"].contains(self.output) else { throw ValidationError("--output must be table or json") }
+        guard self.maxRequests >= 0, self.duration >= 0 else { throw ValidationError("--max-requests and --duration must be 0 or more") }
+    }
+
+    func run() async throws {
+        let manifest = try DemoManifest.read(stateDirectory: (self.state as NSString).standardizingPath)
+        guard let workload = manifest.workloads.first(where: { $0.name == self.workload }) else {
+            throw CLIError("no workload '\(self.workload)' in this mesh; it has: \(manifest.workloads.map(\.name).joined(separator: ", "))")
+        }
+        guard let admin = workload.proxy?.admin else { throw CLIError("\(self.workload) has no proxy to tap") }
+        let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+        let output = self.output
+        let limit = self.maxRequests
+        let deadline = self.duration > 0 ? ContinuousClock.now + .seconds(self.duration) : nil
+        let tapping = Task {
+            var since: UInt64?
+            var shown = 0
+            var failures = 0
+            while !Task.isCancelled {
+                do {
+                    let response = try await AdminProbe.get(admin, since.map { "/tap?since=\($0)" } ?? "/tap")
+                    failures = 0
+                    for line in response.body.split(separator: "\n") {
+                        guard let data = line.data(using: .utf8),
+                            let event = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+                        else { continue }
+                        if let latest = event["latest"] as? Int {
+                            // Where this tap starts: only requests from now on.
+                            since = UInt64(latest)
+                            continue
+                        }
+                        guard let seq = (event["seq"] as? Int).map(UInt64.init) else { continue }
+                        since = max(since ?? 0, seq)
+                        print(output == "json" ? String(line) : Self.line(event))
+                        shown += 1
+                        if limit > 0 && shown >= limit { return }
+                    }
+                } catch {
+                    failures += 1
+                    if failures == 3 {
+                        FileHandle.standardError.write(Data("cannot reach \(self.workload)'s proxy admin endpoint \(admin): \(error)\n".utf8))
+                    }
+                }
+                if let deadline, ContinuousClock.now >= deadline { return }
+                try? await Task.sleep(for: .milliseconds(300))
+            }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await tapping.value }
+            group.addTask {
+                for await _ in signals { break }
+                tapping.cancel()
+            }
+            await group.next()
+            group.cancelAll()
+            tapping.cancel()
+        }
+    }
+
+    static func line(_ e: [String: Any]) -> String {
+        let direction = (e["direction"] as? String) == "inbound" ? "in " : "out"
+        let tls = (e["tls"] as? String) == "true" ? "tls=true " : "tls=false"
+        let peer: String
+        if direction == "in " {
+            peer = "src=\((e["client_id"] as? String) ?? "(unmeshed)")"
+        } else {
+            peer = "dst=\((e["server_id"] as? String) ?? (e["target_addr"] as? String) ?? "?")"
+        }
+        var out = "req \(direction) \(tls) :method=\(e["method"] ?? "?") :authority=\((e["authority"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? "-") :path=\(e["path"] ?? "?") \(peer) :status=\(e["status"] ?? "?")"
+        if let grpc = e["grpc_status"] { out += " grpc-status=\(grpc)" }
+        if let latency = e["latency_us"] as? Int { out += String(format: " latency=%.1fms", Double(latency) / 1000) }
+        if let error = e["error"] { out += " error=\(error)" }
+        return out
+    }
+}
+
+/// `lattice edges`: who talks to whom and whether it is secured, from every proxy's inbound connection series.
+struct EdgesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edges",
+        abstract: "List the connections between workloads of a local mesh and whether each is mTLS."
+    )
+
+    @Option(help: "State folder of the running mesh (holds demo.json).")
+    var state: String = (NSTemporaryDirectory() as NSString).appendingPathComponent("lattice-demo")
+
+    @Option(help: "table or json.")
+    var output: String = "table"
+
+    func validate() throws {
+        guard ["table", "json"].contains(self.output) else { throw ValidationError("--output must be table or json") }
+    }
+
+    func run() async throws {
+        let manifest = try DemoManifest.read(stateDirectory: (self.state as NSString).standardizingPath)
+        let byIdentity = Dictionary(manifest.workloads.map { ($0.identity, $0.name) }, uniquingKeysWith: { a, _ in a })
+        var rows: [[String]] = []
+        var unreachable: [String] = []
+        for w in manifest.workloads {
+            guard let admin = w.proxy?.admin else { continue }
+            guard let response = try? await AdminProbe.get(admin, "/metrics"), response.status == 200 else {
+                unreachable.append(w.name)
+                continue
+            }
+            var seen: Set<String> = []
+            for sample in PrometheusText.parse(response.body)
+            where sample.name == "tcp_open_total" && sample.labels["direction"] == "inbound" && sample.value > 0 {
+                let client = sample.labels["client_id"] ?? ""
+                let secured = sample.labels["tls"] == "true"
+                let key = "\(client)|\(secured)"
+                guard seen.insert(key).inserted else { continue }
+                let source = client.isEmpty ? "(unmeshed)" : (byIdentity[client] ?? "(outside the mesh)")
+                let reason = sample.labels["no_tls_reason"].flatMap { $0.isEmpty ? nil : " (\($0))" } ?? (sample.labels["tls"] == "opaque" ? " (app's own TLS)" : "")
+                rows.append([source, w.name, client.isEmpty ? "-" : client, w.identity, secured ? "√" : "×\(reason)"])
+            }
+        }
+        let header = ["SRC", "DST", "CLIENT_ID", "SERVER_ID", "SECURED"]
+        if self.output == "json" {
+            let objects = rows.map { Dictionary(uniqueKeysWithValues: zip(header.map { $0.lowercased() }, $0)) }
+            print(String(decoding: try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
+        } else {
+            let all = [header] + rows
+            var widths = Array(repeating: 0, count: header.count)
+            for row in all { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+            for row in all {
+                print(row.enumerated().map { i, cell in cell.padding(toLength: widths[i] + 2, withPad: " ", startingAt: 0) }.joined())
+            }
+        }
+        if !unreachable.isEmpty {
+            FileHandle.standardError.write(Data("cannot reach the proxy admin endpoint of: \(unreachable.joined(separator: ", "))\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
