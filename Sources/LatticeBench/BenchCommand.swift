@@ -5,7 +5,7 @@ public struct BenchCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "lattice-bench",
         abstract: "Measurements for Lattice's benchmark suite (bench/).",
-        subcommands: [IdentitySigningBench.self]
+        subcommands: [IdentitySigningBench.self, DiscoveryStreamsBench.self]
     )
 
     public init() {}
