@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "lattice-controller", targets: ["lattice-controller"]),
         .executable(name: "lattice-bench", targets: ["lattice-bench"]),
         .executable(name: "lattice-proxy", targets: ["lattice-proxy"]),
+        .executable(name: "lattice-init", targets: ["lattice-init"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
@@ -118,6 +119,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "LatticeInit",
+            dependencies: ["LatticeCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "LatticeCommandLine",
             dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
@@ -194,6 +200,7 @@ let package = Package(
         ),
         .executableTarget(name: "lattice", dependencies: ["LatticeCLI", "LatticeCommandLine"], swiftSettings: swiftSettings),
         .executableTarget(name: "lattice-proxy", dependencies: ["LatticeProxy"], swiftSettings: swiftSettings),
+        .executableTarget(name: "lattice-init", dependencies: ["LatticeInit"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "lattice-controller",
             dependencies: ["LatticeController", "LatticeCommandLine"],
@@ -211,6 +218,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/LatticeTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LatticeInitTests",
+            dependencies: ["LatticeInit"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -51,7 +51,7 @@ final class ListenerServer: Service, Sendable {
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.autoRead, value: false)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.recvAllocator, value: SpliceBuffers.receiveAllocator)
             .childChannelOption(.writeBufferWaterMark, value: SpliceBuffers.writeWaterMark)
             .childChannelInitializer { [self] channel in

@@ -35,6 +35,8 @@ public struct ProxyConfig: Sendable {
         case destinationServiceAddress = "LATTICE_PROXY_DESTINATION_SVC_ADDR"
         case destinationServiceName = "LATTICE_PROXY_DESTINATION_SVC_NAME"
         case workload = "LATTICE_PROXY_WORKLOAD"
+        case transparent = "LATTICE_PROXY_TRANSPARENT"
+        case discoveryTimeout = "LATTICE_PROXY_DISCOVERY_TIMEOUT"
     }
 
     public var identity: WorkloadIdentity
@@ -73,6 +75,12 @@ public struct ProxyConfig: Sendable {
     /// The controller's destination and policy API (defaults to the identity service's address and name).
     public var destinationService: HostPort
     public var destinationServiceName: String
+    /// Transparent mode (lattice-init's rules in place): the outbound listener takes each connection's original
+    /// destination and asks destination about it; inbound connections without a transport header go to the port
+    /// they were sent to.
+    public var transparent: Bool
+    /// How long a connection to a destination never seen before waits for destination's first answer.
+    public var discoveryTimeout: Duration
     /// `NAMESPACE/NAME` of this workload, whose inbound policy the proxy watches; nil: the starting policy stands.
     public var workload: (namespace: String, name: String)?
 
@@ -162,6 +170,12 @@ public struct ProxyConfig: Sendable {
             try HostPort.parse(text, key: .destinationServiceAddress)
         } ?? self.identityService
         self.destinationServiceName = value(.destinationServiceName) ?? self.identityServiceName
+        switch value(.transparent)?.lowercased() {
+        case nil, "false", "0", "no": self.transparent = false
+        case "true", "1", "yes": self.transparent = true
+        case let other?: throw ProxyConfigError(.transparent, "'\(other)' is not true or false")
+        }
+        self.discoveryTimeout = try duration(.discoveryTimeout, default: .seconds(2))
         if let text = value(.workload) {
             let parts = text.split(separator: "/", omittingEmptySubsequences: false)
             guard parts.count == 2, DNSName.isLabel(parts[0]), !parts[1].isEmpty else {

@@ -81,26 +81,42 @@ public struct ProxyRuntime: Sendable {
             onRefused: { refusedAtLimit.add(1) }
         ) { channel in
             let timeout = TimeAmount.nanoseconds(config.detectTimeout.totalNanoseconds)
-            do {
-                try channel.pipeline.syncOperations.addHandler(
-                    DetectionHandler(timeout: timeout) { detected, buffered, handlerContext in
-                        InboundPath.route(detected, buffered: buffered, channel: handlerContext.channel, proxy: context)
-                    }
-                )
-            } catch {
-                channel.close(promise: nil)
+            let detect: @Sendable (HostPort?) -> Void = { original in
+                do {
+                    try channel.pipeline.syncOperations.addHandler(
+                        DetectionHandler(timeout: timeout) { detected, buffered, handlerContext in
+                            InboundPath.route(detected, buffered: buffered, channel: handlerContext.channel, original: original, proxy: context)
+                        }
+                    )
+                } catch {
+                    channel.close(promise: nil)
+                }
+            }
+            if config.transparent {
+                OriginalDestination.of(channel).whenSuccess(detect)
+            } else {
+                detect(nil)
             }
         }
         // ServiceGroup stops services one at a time, last first: inbound stops accepting and drains first, while the
         // outbound listeners still serve the app's own calls (for at least the outbound wait), then they stop too.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: admin), .init(service: rotation)]
-        var watches: [ControlPlaneWatcher.Watch] = []
+        let watcher = ControlPlaneWatcher(
+            address: config.destinationService,
+            serverName: config.destinationServiceName,
+            anchorsFile: config.trustAnchorsFile,
+            watches: [],
+            group: group,
+            connectTimeout: .nanoseconds(config.connectTimeout.totalNanoseconds),
+            metrics: metrics,
+            logger: logger
+        )
         for upstream in config.upstreams {
             let target: OutboundTarget
             if let discovered = upstream.discoveryTarget {
                 let version = context.routesVersion
                 target = OutboundTarget(listen: upstream.listen, target: discovered) { version.bump() }
-                watches.append(
+                watcher.add(
                     .init(
                         name: "destination \(discovered)",
                         path: "/lattice.destination.v1.Destination/Get",
@@ -132,7 +148,7 @@ public struct ProxyRuntime: Sendable {
         }
         if let workload = config.workload {
             let policy = context.inboundPolicy
-            watches.append(
+            watcher.add(
                 .init(
                     name: "policy \(workload.namespace)/\(workload.name)",
                     path: "/lattice.policy.v1.InboundPolicies/Watch",
@@ -156,20 +172,25 @@ public struct ProxyRuntime: Sendable {
                 }
             )
         }
-        services.append(
-            .init(
-                service: ControlPlaneWatcher(
-                    address: config.destinationService,
-                    serverName: config.destinationServiceName,
-                    anchorsFile: config.trustAnchorsFile,
-                    watches: watches,
-                    group: group,
-                    connectTimeout: .nanoseconds(config.connectTimeout.totalNanoseconds),
-                    metrics: metrics,
-                    logger: logger
+        if config.transparent {
+            let targets = TransparentTargets(listen: config.outbound, watcher: watcher, proxy: context)
+            services.append(
+                .init(
+                    service: ListenerServer(
+                        name: "outbound (transparent)",
+                        address: config.outbound,
+                        group: group,
+                        logger: logger,
+                        drainTime: config.shutdownGrace,
+                        budget: budget,
+                        onRefused: { refusedAtLimit.add(1) }
+                    ) { channel in
+                        TransparentOutbound.accept(channel: channel, targets: targets, proxy: context)
+                    }
                 )
             )
-        )
+        }
+        services.append(.init(service: watcher))
         services.append(.init(service: ShutdownWait(wait: config.outboundShutdownWait, logger: logger)))
         services.append(.init(service: inboundServer))
         services.append(.init(service: DrainSignal(draining: draining)))

@@ -100,7 +100,7 @@ struct ProxyPairTests {
     }
 
     @Test func onSIGTERMInboundStopsFirstWhileOutboundKeepsServingTheApp() async throws {
-        try await Self.withMesh(clientEnvironment: ["LATTICE_PROXY_OUTBOUND_SHUTDOWN_WAIT": "4s"]) { _, client, _, outboundPort, _ in
+        try await Self.withMesh(clientEnvironment: ["LATTICE_PROXY_OUTBOUND_SHUTDOWN_WAIT": "8s"]) { _, client, _, outboundPort, _ in
             client.process.terminate()  // SIGTERM
             let inboundClosed = await eventually(timeout: .seconds(3)) {
                 LoopbackTCP.open(port: client.inboundPort).map { close($0); return false } ?? true
@@ -109,11 +109,11 @@ struct ProxyPairTests {
             // The app's new calls still go out during the wait.
             let echoed = LoopbackTCP.exchange(port: outboundPort, payload: Array("after SIGTERM".utf8))
             #expect(echoed == Array("after SIGTERM".utf8))
-            let outboundClosed = await eventually(timeout: .seconds(15)) {
+            let outboundClosed = await eventually(timeout: .seconds(25)) {
                 LoopbackTCP.open(port: outboundPort).map { close($0); return false } ?? true
             }
             #expect(outboundClosed)
-            #expect(await eventually(timeout: .seconds(15)) { !client.process.isRunning })
+            #expect(await eventually(timeout: .seconds(20)) { !client.process.isRunning })
         }
     }
 

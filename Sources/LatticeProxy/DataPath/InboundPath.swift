@@ -16,28 +16,38 @@ enum InboundPath {
         _ detected: DetectedProtocol,
         buffered: ByteBuffer,
         channel: any Channel,
+        original: HostPort?,
         proxy: ProxyContext
     ) {
+        let port = self.unterminatedPort(original: original, proxy: proxy)
         switch detected {
         case .tls(let serverName) where serverName?.lowercased() == proxy.config.identity.name:
             proxy.whenReady(channel: channel) { @Sendable in
                 self.terminateMeshTLS(buffered: buffered, channel: channel, proxy: proxy)
             }
         case .tls:
-            self.forwardUnterminated(peer: .opaqueTLS, tls: "opaque", buffered: buffered, channel: channel, proxy: proxy)
-        case .http1 where proxy.config.inboundDefaultPort != nil:
-            self.servePlaintextHTTP(.http1, buffered: buffered, channel: channel, proxy: proxy)
-        case .http2 where proxy.config.inboundDefaultPort != nil:
-            self.servePlaintextHTTP(.http2, buffered: buffered, channel: channel, proxy: proxy)
+            self.forwardUnterminated(peer: .opaqueTLS, tls: "opaque", port: port, buffered: buffered, channel: channel, proxy: proxy)
+        case .http1 where port != nil:
+            self.servePlaintextHTTP(.http1, port: port!, buffered: buffered, channel: channel, proxy: proxy)
+        case .http2 where port != nil:
+            self.servePlaintextHTTP(.http2, port: port!, buffered: buffered, channel: channel, proxy: proxy)
         case .http1, .http2, .opaque:
             self.forwardUnterminated(
                 peer: .plaintext,
                 tls: "no_identity",
+                port: port,
                 buffered: buffered,
                 channel: channel,
                 proxy: proxy
             )
         }
+    }
+
+    /// The app port of a connection without a transport header: the port it was sent to (transparent mode, unless it
+    /// was sent to the proxy's own port), else the configured default.
+    static func unterminatedPort(original: HostPort?, proxy: ProxyContext) -> Int? {
+        if let original, original.port != proxy.config.inbound.port { return original.port }
+        return proxy.config.inboundDefaultPort
     }
 
     static func terminateMeshTLS(buffered: ByteBuffer, channel: any Channel, proxy: ProxyContext) {
@@ -60,8 +70,7 @@ enum InboundPath {
     }
 
     /// Plaintext HTTP: policy per request (403 or grpc-status 7 when denied, the pod's probes always allowed).
-    static func servePlaintextHTTP(_ kind: HTTPKind, buffered: ByteBuffer, channel: any Channel, proxy: ProxyContext) {
-        guard let port = proxy.config.inboundDefaultPort else { return }
+    static func servePlaintextHTTP(_ kind: HTTPKind, port: Int, buffered: ByteBuffer, channel: any Channel, proxy: ProxyContext) {
         do {
             try channel.pipeline.syncOperations.addHandler(PendingDataHandler(initial: buffered), name: "pending")
         } catch {
@@ -73,7 +82,7 @@ enum InboundPath {
 
     /// HTTP to the app's `port`, the connection already holding a "pending" handler with what was read.
     static func serveHTTP(_ kind: HTTPKind, port: Int, peer: PeerAuthentication, channel: any Channel, proxy: ProxyContext) {
-        let target = HostPort(host: proxy.config.inboundAppHost, port: port)
+        let target = HostPort(host: proxy.appHost(channel), port: port)
         var labels = ConnectionLabels(direction: .inbound, tls: "no_identity", noTLSReason: "no_tls_from_remote", targetAddress: target.description)
         if case .meshTLS(let identity) = peer {
             labels = ConnectionLabels(direction: .inbound, tls: "true", clientID: identity, targetAddress: target.description)
@@ -89,17 +98,18 @@ enum InboundPath {
     static func forwardUnterminated(
         peer: PeerAuthentication,
         tls: String,
+        port: Int?,
         buffered: ByteBuffer,
         channel: any Channel,
         proxy: ProxyContext
     ) {
-        guard let port = proxy.config.inboundDefaultPort else {
+        guard let port else {
             proxy.metrics.inboundRefused.cell(["reason": "no_target_port"]).add(1)
             proxy.logger.debug("no target port for an unterminated connection; closing")
             channel.close(promise: nil)
             return
         }
-        let target = HostPort(host: proxy.config.inboundAppHost, port: port)
+        let target = HostPort(host: proxy.appHost(channel), port: port)
         let labels = ConnectionLabels(
             direction: .inbound,
             tls: tls,

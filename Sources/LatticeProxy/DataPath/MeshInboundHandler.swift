@@ -56,7 +56,7 @@ final class MeshInboundHandler: ChannelInboundHandler {
         case .opaque:
             break
         }
-        let target = HostPort(host: self.proxy.config.inboundAppHost, port: Int(header.port))
+        let target = HostPort(host: self.proxy.appHost(context.channel), port: Int(header.port))
         let labels = ConnectionLabels(direction: .inbound, tls: "true", clientID: identity, targetAddress: target.description)
         let channel = context.channel
         guard InboundPath.authorize(peer: .meshTLS(identity: identity), port: Int(header.port), channel: channel, labels: labels, proxy: self.proxy)

@@ -35,6 +35,15 @@ final class RoutesVersion: Sendable {
 }
 
 extension ProxyContext {
+    /// Where the app listens for an inbound connection: in transparent mode the pod's own address the connection
+    /// arrived on (the proxy's UID is exempt from redirection, so this reaches the app), else the configured host.
+    func appHost(_ channel: any Channel) -> String {
+        guard self.config.transparent, let local = channel.localAddress?.ipAddress, local != "0.0.0.0", local != "::" else {
+            return self.config.inboundAppHost
+        }
+        return local
+    }
+
     /// Runs `body` once the proxy holds a certificate; until then the connection is parked unread, for at most the
     /// hold-until-ready timeout, then closed and counted.
     func whenReady(channel: any Channel, _ body: @escaping @Sendable () -> Void) {

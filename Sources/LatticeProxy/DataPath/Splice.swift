@@ -53,7 +53,7 @@ enum Splice {
             .connectTimeout(timeout)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelOption(.autoRead, value: false)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(.recvAllocator, value: SpliceBuffers.receiveAllocator)
             .channelOption(.writeBufferWaterMark, value: SpliceBuffers.writeWaterMark)
             .channelInitializer(initializer)

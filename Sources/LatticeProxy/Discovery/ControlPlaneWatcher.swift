@@ -5,10 +5,12 @@ import NIOHTTP2
 import NIOPosix
 import NIOSSL
 import ServiceLifecycle
+import Synchronization
 
 /// Keeps the proxy's destination and policy streams open on one HTTP/2 TLS connection to the controller (which must
 /// present its mesh identity), reconnecting with a capped backoff when it goes away. While it is away every watch
-/// keeps its last answer: the proxy goes on serving what it last knew.
+/// keeps its last answer: the proxy goes on serving what it last knew. Watches may be added while it runs (a
+/// transparent proxy learns its destinations as the app dials them); each is reopened on every reconnection.
 final class ControlPlaneWatcher: Service, Sendable {
     /// One stream to keep open.
     struct Watch: Sendable {
@@ -20,10 +22,21 @@ final class ControlPlaneWatcher: Service, Sendable {
         var onMessage: @Sendable (ArraySlice<UInt8>) throws -> Void
     }
 
+    private struct Connected {
+        let channel: any Channel
+        let multiplexer: NIOLoopBound<HTTP2StreamMultiplexer>
+    }
+
+    private struct State {
+        var watches: [Watch]
+        var connected: Connected?
+    }
+
     private let address: HostPort
     private let serverName: String
     private let anchorsFile: String
-    private let watches: [Watch]
+    private let state: Mutex<State>
+    private let wake: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
     private let group: any EventLoopGroup
     private let connectTimeout: TimeAmount
     private let metrics: ProxyMetrics
@@ -42,28 +55,52 @@ final class ControlPlaneWatcher: Service, Sendable {
         self.address = address
         self.serverName = serverName
         self.anchorsFile = anchorsFile
-        self.watches = watches
+        self.state = Mutex(State(watches: watches, connected: nil))
+        self.wake = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         self.group = group
         self.connectTimeout = connectTimeout
         self.metrics = metrics
         self.logger = logger
     }
 
+    /// Adds a watch: opened at once when connected, and on every reconnection.
+    func add(_ watch: Watch) {
+        let connected = self.state.withLock { state -> Connected? in
+            state.watches.append(watch)
+            return state.connected
+        }
+        self.wake.continuation.yield()
+        guard let connected else { return }
+        connected.channel.eventLoop.execute {
+            _ = self.open(watch, on: connected.multiplexer.value, channel: connected.channel)
+        }
+    }
+
     func run() async throws {
-        guard !self.watches.isEmpty else { return }
         let connected = self.metrics.discoveryConnected
         var backoff: Duration = .milliseconds(100)
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            // Nothing to watch (yet): no connection either, and the service must not end (that would stop the proxy).
+            if self.state.withLock({ $0.watches.isEmpty }) {
+                let stream = self.wake.stream
+                let woken: Bool = await cancelWhenGracefulShutdown {
+                    for await _ in stream { return true }
+                    return false
+                }
+                if !woken { return }
+                continue
+            }
             let started = ContinuousClock.now
             do {
                 let channel = try await self.connect()
                 connected.set(1)
-                self.logger.info("discovery streams open", metadata: ["controller": "\(self.address)", "streams": "\(self.watches.count)"])
+                self.logger.info("discovery streams open", metadata: ["controller": "\(self.address)"])
                 await withGracefulShutdownHandler {
                     try? await channel.closeFuture.get()
                 } onGracefulShutdown: {
                     channel.close(promise: nil)
                 }
+                self.state.withLock { $0.connected = nil }
                 connected.set(0)
                 self.logger.info("discovery connection ended; serving the last answers", metadata: ["controller": "\(self.address)"])
             } catch {
@@ -83,7 +120,7 @@ final class ControlPlaneWatcher: Service, Sendable {
     private func connect() async throws -> any Channel {
         let anchors = try NIOSSLCertificate.fromPEMFile(self.anchorsFile)
         var tls = TLSConfiguration.makeClientConfiguration()
-        tls.minimumTLSVersion = .tlsv12
+        tls.minimumTLSVersion = .tlsv13
         tls.trustRoots = .certificates(anchors)
         tls.certificateVerification = .fullVerification
         tls.applicationProtocols = ["h2"]
@@ -98,48 +135,56 @@ final class ControlPlaneWatcher: Service, Sendable {
             }
             .connect(host: self.address.host, port: self.address.port)
             .get()
-        let authority = "\(serverName):\(self.address.port)"
-        let logger = self.logger
-        let streams = self.watches.map { watch in
-            (watch, self.metrics.discoveryUpdates.cell(["api": watch.path.contains("Destination") ? "destination" : "policy"]))
-        }
         do {
             try await channel.configureHTTP2Pipeline(mode: .client, inboundStreamInitializer: nil).flatMap { multiplexer in
-                let opened = streams.map { watch, updates in
-                    multiplexer.createStreamChannel { stream in
-                        stream.eventLoop.makeCompletedFuture {
-                            try stream.pipeline.syncOperations.addHandler(
-                                StreamingCallHandler(
-                                    path: watch.path,
-                                    authority: authority,
-                                    request: watch.request,
-                                    onMessage: { message in
-                                        updates.add(1)
-                                        do {
-                                            try watch.onMessage(message)
-                                        } catch {
-                                            logger.warning(
-                                                "discovery answer refused; keeping the last one",
-                                                metadata: ["watch": "\(watch.name)", "error.type": "\(error)"]
-                                            )
-                                        }
-                                    },
-                                    onEnd: { reason in
-                                        logger.debug("discovery stream ended", metadata: ["watch": "\(watch.name)", "reason": "\(reason)"])
-                                        // One stream gone means the controller is going or gone: reconnect them all.
-                                        channel.close(promise: nil)
-                                    }
-                                )
-                            )
-                        }
-                    }
+                // Registered and opened under the lock's view of the watches: one added meanwhile is either in this
+                // list or opened by add() once `connected` is set, never both or neither.
+                let watches = self.state.withLock { state -> [Watch] in
+                    state.connected = Connected(channel: channel, multiplexer: NIOLoopBound(multiplexer, eventLoop: channel.eventLoop))
+                    return state.watches
                 }
+                let opened = watches.map { self.open($0, on: multiplexer, channel: channel) }
                 return EventLoopFuture.andAllSucceed(opened, on: channel.eventLoop)
             }.get()
         } catch {
+            self.state.withLock { $0.connected = nil }
             try? await channel.close()
             throw error
         }
         return channel
+    }
+
+    /// Opens one watch's stream on the connection (on its event loop).
+    private func open(_ watch: Watch, on multiplexer: HTTP2StreamMultiplexer, channel: any Channel) -> EventLoopFuture<Void> {
+        let authority = "\(self.serverName):\(self.address.port)"
+        let logger = self.logger
+        let updates = self.metrics.discoveryUpdates.cell(["api": watch.path.contains("Destination") ? "destination" : "policy"])
+        return multiplexer.createStreamChannel { stream in
+            stream.eventLoop.makeCompletedFuture {
+                try stream.pipeline.syncOperations.addHandler(
+                    StreamingCallHandler(
+                        path: watch.path,
+                        authority: authority,
+                        request: watch.request,
+                        onMessage: { message in
+                            updates.add(1)
+                            do {
+                                try watch.onMessage(message)
+                            } catch {
+                                logger.warning(
+                                    "discovery answer refused; keeping the last one",
+                                    metadata: ["watch": "\(watch.name)", "error.type": "\(error)"]
+                                )
+                            }
+                        },
+                        onEnd: { reason in
+                            logger.debug("discovery stream ended", metadata: ["watch": "\(watch.name)", "reason": "\(reason)"])
+                            // One stream gone means the controller is going or gone: reconnect them all.
+                            channel.close(promise: nil)
+                        }
+                    )
+                )
+            }
+        }.map { _ in }
     }
 }

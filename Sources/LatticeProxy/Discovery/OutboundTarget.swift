@@ -17,6 +17,10 @@ final class OutboundTarget: Sendable {
     let discoveryTarget: String?
     private let state: Mutex<Resolved>
     private let onChange: @Sendable () -> Void
+    private let answered = Atomic<Bool>(false)
+
+    /// True once destination has answered (always for a fixed upstream).
+    var hasAnswer: Bool { self.discoveryTarget == nil || self.answered.load(ordering: .relaxed) }
 
     /// A fixed upstream from the configuration.
     init(fixed upstream: Upstream) {
@@ -67,6 +71,7 @@ final class OutboundTarget: Sendable {
                 opaqueHint: endpoints.isEmpty ? nil : endpoints.allSatisfy(\.opaque)
             )
         }
+        self.answered.store(true, ordering: .relaxed)
         let changed = self.state.withLock { state -> Bool in
             guard state.upstream != upstream else { return false }
             state = Resolved(

@@ -52,7 +52,7 @@ enum HTTPPath {
             metrics: proxy.metrics,
             logger: proxy.logger
         )
-        let app = Endpoint.plain(HostPort(host: proxy.config.inboundAppHost, port: port))
+        let app = Endpoint.plain(HostPort(host: proxy.appHost(channel), port: port))
         return HTTPRoute(
             direction: .inbound,
             kind: kind,

@@ -1,0 +1,3 @@
+import LatticeInit
+
+InitCommand.main()
