@@ -7,8 +7,14 @@ extension Tag {
     @Tag static var pods: Self
 }
 
-/// `lattice-init` for real, in a fresh network namespace per test (root only).
-@Suite("lattice-init in a network namespace", .tags(.pods), .enabled(if: PodNetwork.isAvailable, "needs root and iproute2"))
+/// Every test that builds network namespaces (root only) runs under this suite, one at a time: they are heavy, and
+/// they share the kernel's netfilter state.
+@Suite("pods (network namespaces, root)", .tags(.pods), .enabled(if: PodNetwork.isAvailable, "needs root and iproute2"), .serialized)
+struct PodSuites {}
+
+extension PodSuites {
+/// `lattice-init` for real, in a fresh network namespace per test.
+@Suite("lattice-init in a network namespace")
 struct LatticeInitNamespaceTests {
     func save(_ network: PodNetwork, _ pod: PodNetwork.Pod, _ tool: String = "iptables-nft-save", table: String = "nat") throws -> String {
         let result = try network.run(in: pod, [tool, "-t", table])
@@ -94,6 +100,8 @@ struct LatticeInitNamespaceTests {
         #expect(result.status != 0 && result.stderr.contains("'http' is not a port"), "\(result.stderr)")
         #expect(self.latticeRules(try self.save(network, pod)).isEmpty)
     }
+}
+
 }
 
 /// Built binaries copied where a non-root UID can run them (the build folder may sit under a private directory).

@@ -89,8 +89,9 @@ private struct RecordedLine<Object: Decodable>: Decodable {
 }
 
 /// Polls `condition` until it holds or `timeout` passes; records an issue on timeout.
+/// Generous: the whole suite runs in parallel on two cores, and tests that wait on child processes hold threads.
 func eventually(
-    timeout: Duration = .seconds(10),
+    timeout: Duration = .seconds(60),
     _ what: String,
     sourceLocation: SourceLocation = #_sourceLocation,
     _ condition: () -> Bool
