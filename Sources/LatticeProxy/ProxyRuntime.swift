@@ -71,15 +71,20 @@ public struct ProxyRuntime: Sendable {
             group: group,
             logger: logger
         )
-        let inboundServer = ListenerServer(
-            name: "inbound",
-            address: config.inbound,
-            group: group,
-            logger: logger,
-            drainTime: config.shutdownGrace,
-            budget: budget,
-            onRefused: { refusedAtLimit.add(1) }
-        ) { channel in
+        /// A listener sharing the proxy's event loop, connection budget and drain time.
+        func listener(_ name: String, _ address: HostPort, onAccept: @escaping @Sendable (any Channel) -> Void) -> ListenerServer {
+            ListenerServer(
+                name: name,
+                address: address,
+                group: group,
+                logger: logger,
+                drainTime: config.shutdownGrace,
+                budget: budget,
+                onRefused: { refusedAtLimit.add(1) },
+                onAccept: onAccept
+            )
+        }
+        let inboundServer = listener("inbound", config.inbound) { channel in
             let timeout = TimeAmount.nanoseconds(config.detectTimeout.totalNanoseconds)
             let detect: @Sendable (HostPort?) -> Void = { original in
                 do {
@@ -132,15 +137,7 @@ public struct ProxyRuntime: Sendable {
             }
             services.append(
                 .init(
-                    service: ListenerServer(
-                        name: "outbound \(upstream.listen)",
-                        address: upstream.listen,
-                        group: group,
-                        logger: logger,
-                        drainTime: config.shutdownGrace,
-                        budget: budget,
-                        onRefused: { refusedAtLimit.add(1) }
-                    ) { channel in
+                    service: listener("outbound \(upstream.listen)", upstream.listen) { channel in
                         OutboundPath.accept(channel: channel, target: target, proxy: context)
                     }
                 )
@@ -176,15 +173,7 @@ public struct ProxyRuntime: Sendable {
             let targets = TransparentTargets(listen: config.outbound, watcher: watcher, proxy: context)
             services.append(
                 .init(
-                    service: ListenerServer(
-                        name: "outbound (transparent)",
-                        address: config.outbound,
-                        group: group,
-                        logger: logger,
-                        drainTime: config.shutdownGrace,
-                        budget: budget,
-                        onRefused: { refusedAtLimit.add(1) }
-                    ) { channel in
+                    service: listener("outbound (transparent)", config.outbound) { channel in
                         TransparentOutbound.accept(channel: channel, targets: targets, proxy: context)
                     }
                 )

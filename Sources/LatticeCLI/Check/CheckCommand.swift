@@ -17,25 +17,20 @@ struct CheckCommand: AsyncParsableCommand {
         abstract: "Check certificates, the control plane and every proxy of a local mesh."
     )
 
-    @Option(help: "State folder of the running mesh (holds demo.json).")
-    var state: String = (NSTemporaryDirectory() as NSString).appendingPathComponent("lattice-demo")
-
-    @Option(help: "table or json.")
-    var output: String = "table"
+    @OptionGroup var mesh: MeshOptions
 
     @Option(help: "Warn when a certificate expires within this many days.")
     var expiryWarningDays: Int = 60
 
     func validate() throws {
-        guard ["table", "json"].contains(self.output) else { throw ValidationError("--output must be table or json") }
         guard self.expiryWarningDays >= 0 else { throw ValidationError("--expiry-warning-days must be 0 or more") }
     }
 
     func run() async throws {
-        let manifest = try DemoManifest.read(stateDirectory: (self.state as NSString).standardizingPath)
+        let manifest = try self.mesh.manifest()
         let checks = MeshChecks(manifest: manifest, warningWindow: TimeInterval(self.expiryWarningDays) * 86400)
         let results = await checks.run()
-        if self.output == "json" {
+        if self.mesh.json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try encoder.encode(results), as: UTF8.self))

@@ -16,7 +16,7 @@ struct DemoCommand: AsyncParsableCommand {
     )
 
     @Option(help: "State folder (certificates, registry, logs, demo.json); reused next time.")
-    var state: String = (NSTemporaryDirectory() as NSString).appendingPathComponent("lattice-demo")
+    var state: String = MeshOptions.defaultState
 
     @Flag(help: "Start over: new trust anchor and issuer.")
     var fresh = false

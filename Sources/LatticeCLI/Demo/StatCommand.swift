@@ -12,22 +12,17 @@ struct StatCommand: AsyncParsableCommand {
     @Argument(help: "Only this workload.")
     var workload: String?
 
-    @Option(help: "State folder of the running demo (holds demo.json).")
-    var state: String = (NSTemporaryDirectory() as NSString).appendingPathComponent("lattice-demo")
+    @OptionGroup var mesh: MeshOptions
 
     @Option(help: "Seconds between the two scrapes the rates are computed from.")
     var window: Int = 2
 
-    @Option(help: "table or json.")
-    var output: String = "table"
-
     func validate() throws {
         guard (1...300).contains(self.window) else { throw ValidationError("--window must be between 1 and 300 seconds") }
-        guard ["table", "json"].contains(self.output) else { throw ValidationError("--output must be table or json") }
     }
 
     func run() async throws {
-        let manifest = try DemoManifest.read(stateDirectory: (self.state as NSString).standardizingPath)
+        let manifest = try self.mesh.manifest()
         var workloads = manifest.workloads
         if let name = self.workload {
             workloads = workloads.filter { $0.name == name }
@@ -43,7 +38,7 @@ struct StatCommand: AsyncParsableCommand {
             let after = await ProxyScraper.scrape(admin: w.proxy?.admin ?? "")
             lines.append(WorkloadStatLine(name: w.name, meshed: w.meshed, before: before[w.name], after: after, seconds: Double(self.window)))
         }
-        if self.output == "json" {
+        if self.mesh.json {
             let rows = lines.map { line -> [String: String] in
                 Dictionary(uniqueKeysWithValues: zip(WorkloadStatLine.header.map { $0.lowercased() }, line.cells))
             }

@@ -13,11 +13,7 @@ struct TapCommand: AsyncParsableCommand {
     @Argument(help: "The workload.")
     var workload: String
 
-    @Option(help: "State folder of the running mesh (holds demo.json).")
-    var state: String = (NSTemporaryDirectory() as NSString).appendingPathComponent("lattice-demo")
-
-    @Option(help: "table or json (one object a line).")
-    var output: String = "table"
+    @OptionGroup var mesh: MeshOptions
 
     @Option(help: "Stop after this many requests (0: until Ctrl-C).")
     var maxRequests: Int = 0
@@ -26,18 +22,17 @@ struct TapCommand: AsyncParsableCommand {
     var duration: Int = 0
 
     func validate() throws {
-        guard ["table", "json"].contains(self.output) else { throw ValidationError("--output must be table or json") }
         guard self.maxRequests >= 0, self.duration >= 0 else { throw ValidationError("--max-requests and --duration must be 0 or more") }
     }
 
     func run() async throws {
-        let manifest = try DemoManifest.read(stateDirectory: (self.state as NSString).standardizingPath)
+        let manifest = try self.mesh.manifest()
         guard let workload = manifest.workloads.first(where: { $0.name == self.workload }) else {
             throw CLIError("no workload '\(self.workload)' in this mesh; it has: \(manifest.workloads.map(\.name).joined(separator: ", "))")
         }
         guard let admin = workload.proxy?.admin else { throw CLIError("\(self.workload) has no proxy to tap") }
         let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
-        let output = self.output
+        let json = self.mesh.json
         let limit = self.maxRequests
         let deadline = self.duration > 0 ? ContinuousClock.now + .seconds(self.duration) : nil
         let tapping = Task {
@@ -59,7 +54,7 @@ struct TapCommand: AsyncParsableCommand {
                         }
                         guard let seq = (event["seq"] as? Int).map(UInt64.init) else { continue }
                         since = max(since ?? 0, seq)
-                        print(output == "json" ? String(line) : Self.line(event))
+                        print(json ? String(line) : Self.line(event))
                         shown += 1
                         if limit > 0 && shown >= limit { return }
                     }
@@ -109,18 +104,10 @@ struct EdgesCommand: AsyncParsableCommand {
         abstract: "List the connections between workloads of a local mesh and whether each is mTLS."
     )
 
-    @Option(help: "State folder of the running mesh (holds demo.json).")
-    var state: String = (NSTemporaryDirectory() as NSString).appendingPathComponent("lattice-demo")
-
-    @Option(help: "table or json.")
-    var output: String = "table"
-
-    func validate() throws {
-        guard ["table", "json"].contains(self.output) else { throw ValidationError("--output must be table or json") }
-    }
+    @OptionGroup var mesh: MeshOptions
 
     func run() async throws {
-        let manifest = try DemoManifest.read(stateDirectory: (self.state as NSString).standardizingPath)
+        let manifest = try self.mesh.manifest()
         let byIdentity = Dictionary(manifest.workloads.map { ($0.identity, $0.name) }, uniquingKeysWith: { a, _ in a })
         var rows: [[String]] = []
         var unreachable: [String] = []
@@ -143,7 +130,7 @@ struct EdgesCommand: AsyncParsableCommand {
             }
         }
         let header = ["SRC", "DST", "CLIENT_ID", "SERVER_ID", "SECURED"]
-        if self.output == "json" {
+        if self.mesh.json {
             let objects = rows.map { Dictionary(uniqueKeysWithValues: zip(header.map { $0.lowercased() }, $0)) }
             print(String(decoding: try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
         } else {

@@ -28,20 +28,22 @@ enum ProtobufWire {
         case .bytes(let packed):
             var out: [UInt64] = []
             var index = packed.startIndex
-            while index < packed.endIndex {
-                var result: UInt64 = 0
-                var shift: UInt64 = 0
-                while true {
-                    guard index < packed.endIndex, shift < 64 else { throw MalformedMessage() }
-                    let byte = packed[index]
-                    index += 1
-                    result |= UInt64(byte & 0x7f) << shift
-                    if byte & 0x80 == 0 { break }
-                    shift += 7
-                }
-                out.append(result)
-            }
+            while index < packed.endIndex { out.append(try self.readVarint(packed, at: &index)) }
             return out
+        }
+    }
+
+    /// Reads one varint of `bytes` at `index`, moving it past.
+    static func readVarint(_ bytes: ArraySlice<UInt8>, at index: inout Int) throws -> UInt64 {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            guard index < bytes.endIndex, shift < 64 else { throw MalformedMessage() }
+            let byte = bytes[index]
+            index += 1
+            result |= UInt64(byte & 0x7f) << shift
+            if byte & 0x80 == 0 { return result }
+            shift += 7
         }
     }
 
@@ -59,18 +61,7 @@ enum ProtobufWire {
         _ body: (UInt64, Value) throws -> Void
     ) throws {
         var index = message.startIndex
-        func readVarint() throws -> UInt64 {
-            var result: UInt64 = 0
-            var shift: UInt64 = 0
-            while true {
-                guard index < message.endIndex, shift < 64 else { throw MalformedMessage() }
-                let byte = message[index]
-                index += 1
-                result |= UInt64(byte & 0x7f) << shift
-                if byte & 0x80 == 0 { return result }
-                shift += 7
-            }
-        }
+        func readVarint() throws -> UInt64 { try Self.readVarint(message, at: &index) }
         while index < message.endIndex {
             let key = try readVarint()
             let field = key >> 3
