@@ -100,7 +100,11 @@ struct ProxyPairTests {
     }
 
     @Test func onSIGTERMInboundStopsFirstWhileOutboundKeepsServingTheApp() async throws {
-        try await Self.withMesh(clientEnvironment: ["LATTICE_PROXY_OUTBOUND_SHUTDOWN_WAIT": "8s"]) { _, client, _, outboundPort, _ in
+        try await Self.withMesh(clientEnvironment: [
+            // The test is about shutdown order: a loaded machine (the whole suite in parallel, debug builds) must not
+            // fail it by a slow handshake against the default 1 s connect timeout.
+            "LATTICE_PROXY_OUTBOUND_SHUTDOWN_WAIT": "8s", "LATTICE_PROXY_CONNECT_TIMEOUT": "10s",
+        ]) { _, client, _, outboundPort, _ in
             client.process.terminate()  // SIGTERM
             let inboundClosed = await eventually(timeout: .seconds(3)) {
                 LoopbackTCP.open(port: client.inboundPort).map { close($0); return false } ?? true

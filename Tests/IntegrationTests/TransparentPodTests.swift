@@ -17,7 +17,7 @@ struct TransparentPodTests {
                 serviceAccount: web
                 addresses: [198.51.100.11]
                 labels: {app: web}
-                ports: [{port: 8080}, {port: 6379}]
+                ports: [{port: 8080}, {port: 6379}, {port: 9090}]
 
             """
         if let bPolicy { out += "    annotations: {config.lattice.io/default-inbound-policy: \(bPolicy)}\n" }
@@ -31,7 +31,7 @@ struct TransparentPodTests {
         return out
     }
 
-    @Test("apps call pods and a Service address with no proxy settings; mTLS 1.3 on the wire; policy; rollback")
+    @Test("apps call pods and a Service address with no proxy settings (HTTP/1.1, gRPC, Redis); mTLS 1.3 on the wire; policy; rollback")
     func transparentMesh() async throws {
         try await TestFiles.withDirectory { directory in
             let cluster = try MeshCluster(directory: directory)
@@ -89,11 +89,30 @@ struct TransparentPodTests {
                 let pong = try network.run(in: a, ["redis-cli", "-h", "198.51.100.11", "-p", "6379", "ping"])
                 #expect(pong.stdout.contains("PONG"), "redis: \(pong.stdout) \(pong.stderr)")
             }
+            // gRPC (HTTP/2) between pods: the demo's web front end in a calls the inventory service in b by IP,
+            // with no proxy settings; the inventory service's store runs beside it on b's loopback.
+            let lattice = ProcessRunner.executable("lattice")
+            try network.start(in: b, [lattice, "sample-app", "store", "--listen", "127.0.0.1:7000"], log: "\(directory)/store.log")
+            try network.start(
+                in: b, [lattice, "sample-app", "api", "--listen", "0.0.0.0:9090", "--store", "127.0.0.1:7000", "--name", "api-in-b"],
+                log: "\(directory)/api.log"
+            )
+            try network.start(in: a, [lattice, "sample-app", "web", "--listen", "127.0.0.1:8081", "--api", "198.51.100.11:9090"], log: "\(directory)/web-a.log")
+            var grpcReply = ""
+            let answered = await eventually(timeout: .seconds(30), interval: .milliseconds(300)) {
+                grpcReply = (try? network.run(in: a, ["curl", "-sS", "--max-time", "10", "http://127.0.0.1:8081/item/widget"]).stdout) ?? ""
+                return grpcReply.contains("\"served_by\":\"api-in-b\"")
+            }
+            #expect(answered, "gRPC a → b: \(grpcReply)\n--- proxy a:\n\(cluster.tail(cluster.proxyLog(a)))")
             // b's proxy saw a's verified identity.
             let metrics = try cluster.metrics(b)
             #expect(
                 metrics.split(separator: "\n").contains { $0.hasPrefix("request_total{") && $0.contains("direction=\"inbound\"") && $0.contains("tls=\"true\"") && $0.contains("client_id=\"a.demo.serviceaccount.identity.lattice.cluster.local\"") },
                 "b's proxy has no mTLS request from a:\n\(metrics)"
+            )
+            #expect(
+                metrics.split(separator: "\n").contains { $0.hasPrefix("response_total{") && $0.contains("grpc_status=\"0\"") && $0.contains("tls=\"true\"") && $0.contains("client_id=\"a.demo.serviceaccount.identity.lattice.cluster.local\"") },
+                "b's proxy has no successful gRPC response to a over mTLS:\n\(metrics)"
             )
 
             // d, outside the mesh: plaintext accepted under the default policy, refused once b is cluster-authenticated.
