@@ -31,7 +31,7 @@ struct DemoTests {
         }
     }
 
-    @Test("controller away: traffic goes on with cached answers, recovers when it returns; Prometheus sees ~100% tls=true")
+    @Test("check, stat, edges, tap on a running demo; controller away and back; Prometheus sees ~100% tls=true; a lost proxy is named")
     func controllerAwayAndPrometheus() async throws {
         try await TestFiles.withDirectory { directory in
             let state = "\(directory)/state"
@@ -53,6 +53,25 @@ struct DemoTests {
             let traffic = try #require(manifest.workloads.first { $0.name == "traffic" }?.proxy)
             let api = try #require(manifest.workloads.first { $0.name == "api" }?.proxy)
             let webOutbound = try #require(traffic.outbound["web"])
+            let lattice = ProcessRunner.executable("lattice")
+
+            // The operator's commands against the running mesh.
+            let check = try ProcessRunner.run(lattice, ["check", "--state", state], timeout: 60)
+            #expect(check.status == 0 && check.stdout.contains("Status check results are √"), "check:\n\(check.stdout)\n\(check.stderr)")
+            let checkJSON = try ProcessRunner.run(lattice, ["check", "--state", state, "--output", "json"], timeout: 60)
+            let checks = try JSONSerialization.jsonObject(with: Data(checkJSON.stdout.utf8)) as? [[String: Any]] ?? []
+            #expect(checks.count >= 14 && checks.allSatisfy { $0["passed"] as? Bool == true }, "\(checkJSON.stdout)")
+            let stat = try ProcessRunner.run(lattice, ["stat", "--state", state, "--output", "json", "--window", "2"], timeout: 60)
+            let rows = try JSONSerialization.jsonObject(with: Data(stat.stdout.utf8)) as? [[String: String]] ?? []
+            #expect(rows.count == 4, "stat: \(stat.stdout) \(stat.stderr)")
+            #expect(rows.first { $0["name"] == "web" }?["mtls"] == "100.00%", "stat: \(stat.stdout)")
+            let edges = try ProcessRunner.run(lattice, ["edges", "--state", state, "--output", "json"], timeout: 60)
+            let edgeRows = try JSONSerialization.jsonObject(with: Data(edges.stdout.utf8)) as? [[String: String]] ?? []
+            #expect(edgeRows.contains { $0["src"] == "traffic" && $0["dst"] == "web" && $0["secured"] == "√" }, "edges: \(edges.stdout)")
+            #expect(edgeRows.contains { $0["src"] == "web" && $0["dst"] == "api" && $0["secured"] == "√" }, "edges: \(edges.stdout)")
+            let tap = try ProcessRunner.run(lattice, ["tap", "web", "--state", state, "--output", "json", "--max-requests", "3", "--duration", "30"], timeout: 60)
+            let tapped = tap.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            #expect(tapped.count == 3 && tapped.allSatisfy { $0["tls"] as? String == "true" }, "tap: \(tap.stdout) \(tap.stderr)")
 
             // A real Prometheus scrapes every proxy; the runbook's query comes back ~100 %.
             let prometheus = try PrometheusServer(directory: directory, targets: manifest.workloads.compactMap { $0.proxy?.admin })
@@ -107,6 +126,14 @@ struct DemoTests {
             for i in 0..<5 {
                 #expect(try Curl.request("http://\(webOutbound)/item/back-\(i)").status == 200)
             }
+
+            // A proxy gone: check fails and names it; stat says what it can't reach.
+            let web = try #require(manifest.workloads.first { $0.name == "web" }?.proxy)
+            kill(web.pid, SIGKILL)
+            let failing = try ProcessRunner.run(lattice, ["check", "--state", state], timeout: 60)
+            #expect(failing.status != 0 && failing.stdout.contains("web"), "check with web's proxy gone:\n\(failing.stdout)")
+            let partial = try ProcessRunner.run(lattice, ["stat", "--state", state, "--window", "1"], timeout: 60)
+            #expect(partial.status != 0 && partial.stderr.contains("web"), "stat with web's proxy gone: \(partial.stdout) \(partial.stderr)")
         }
     }
 
