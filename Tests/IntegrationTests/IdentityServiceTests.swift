@@ -143,7 +143,9 @@ struct IdentityServiceTests {
                     return outcomes
                 }
             }
-            #expect((outcomes["rate_limited"] ?? 0) >= 200, "\(outcomes)")
+            // 20/s with a burst of 40: most of 300 at once are refused. The bound leaves room for a loaded machine,
+            // where the flood takes seconds and the bucket refills meanwhile (without a limiter none would be).
+            #expect((outcomes["rate_limited"] ?? 0) >= 150, "\(outcomes)")
             #expect((outcomes["ok"] ?? 0) >= 20, "\(outcomes)")
             #expect(outcomes.keys.allSatisfy { $0 == "ok" || $0 == "rate_limited" }, "\(outcomes)")
             // The bucket refills: the caller is served again.
