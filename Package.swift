@@ -120,7 +120,7 @@ let package = Package(
         ),
         .target(
             name: "LatticeInit",
-            dependencies: ["LatticeCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["LatticeModel", "LatticePolicy", "LatticeCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -262,8 +262,7 @@ public struct ControllerCommand: AsyncParsableCommand {
                             api: kubernetesClient,
                             logger: logger,
                             publish: { snapshot in
-                                discoveryMetrics.snapshots.increment()
-                                discovery.publish(snapshot)
+                                if discovery.publish(snapshot) { discoveryMetrics.snapshots.increment() }
                             }
                         )
                     )

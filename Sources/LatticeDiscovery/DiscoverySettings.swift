@@ -31,20 +31,3 @@ public struct DiscoverySettings: Hashable, Sendable {
     }
 }
 
-/// Port lists as annotations spell them: `25,587,8000-8010`.
-public enum PortList {
-    /// Nil when an item is not a port or a range (the caller reports it).
-    public static func parse(_ text: String) -> Set<Int>? {
-        var ports: Set<Int> = []
-        for item in text.split(separator: ",") {
-            let trimmed = item.filter { $0 != " " }
-            if trimmed.isEmpty { continue }
-            let bounds = trimmed.split(separator: "-", maxSplits: 1).map { Int($0) }
-            guard let low = bounds.first ?? nil, let high = bounds.last ?? nil, (1...65535).contains(low),
-                (1...65535).contains(high), low <= high
-            else { return nil }
-            ports.formUnion(low...high)
-        }
-        return ports
-    }
-}

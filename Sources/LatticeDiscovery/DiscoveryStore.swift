@@ -30,14 +30,32 @@ public final class DiscoveryStore: Sendable {
 
     public var subscriberCount: Int { self.state.withLock { $0.subscribers.count } }
 
-    /// Replaces the snapshot; subscribers hear of it only when it differs from the last one.
-    public func publish(_ snapshot: MeshSnapshot) {
+    /// Replaces the snapshot; subscribers hear of it only when it differs from the last one. True when it did.
+    @discardableResult
+    public func publish(_ snapshot: MeshSnapshot) -> Bool {
         self.state.withLock { state in
-            guard state.snapshot != snapshot else { return }
+            guard state.snapshot != snapshot else { return false }
             state.snapshot = snapshot
             state.version += 1
             let versioned = Versioned(version: state.version, snapshot: snapshot)
             for continuation in state.subscribers.values { continuation.yield(versioned) }
+            return true
+        }
+    }
+
+    /// Calls `body` with `answer(snapshot)` for the current snapshot, then again each time a new snapshot changes
+    /// the answer, until the subscription ends (the caller goes away or the store closes). What the destination and
+    /// policy streams are made of.
+    public func forEachChange<Answer: Equatable>(
+        of answer: (MeshSnapshot) -> Answer,
+        _ body: (Answer) async throws -> Void
+    ) async rethrows {
+        var last: Answer?
+        for await versioned in self.subscribe() {
+            let next = answer(versioned.snapshot)
+            guard next != last else { continue }
+            last = next
+            try await body(next)
         }
     }
 

@@ -79,7 +79,7 @@ public struct WorkloadPolicyResolver: Sendable {
         let opaque = self.opaquePorts(of: workload, in: snapshot, problems: &problems)
         var skip: Set<Int> = []
         if let text = lookup.value(.skipInboundPorts) {
-            if let ports = PortList.parse(text) {
+            if let ports = PortRanges.ports(text) {
                 skip = ports
             } else {
                 problems.append("\(AnnotationKey.skipInboundPorts.rawValue)='\(text)' is not a list of ports or ranges; ignored")
@@ -112,7 +112,7 @@ public struct WorkloadPolicyResolver: Sendable {
         for item in text.split(separator: ",").map({ $0.filter { $0 != " " } }) where !item.isEmpty {
             if let named = workload.ports.first(where: { $0.name == item }) {
                 ports.insert(named.port)
-            } else if let parsed = PortList.parse(item) {
+            } else if let parsed = PortRanges.ports(item) {
                 ports.formUnion(parsed)
             } else {
                 problems.append("\(AnnotationKey.opaquePorts.rawValue): '\(item)' is not a port, a range or a port name of the workload; ignored")

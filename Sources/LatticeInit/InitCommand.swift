@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LatticeCommandLine
+import LatticePolicy
 
 /// `lattice-init`: installs (or, with `--uninstall`, removes) the rules that send a pod's TCP through its proxy.
 /// Every flag may instead come from `LATTICE_INIT_<FLAG>` (e.g. `LATTICE_INIT_SKIP_INBOUND_PORTS`), which is how the
@@ -153,16 +154,9 @@ public struct InitCommand: ParsableCommand {
         return mode
     }
 
+    /// `ADDRESS/PREFIX` as iptables takes it (the prefix written out), checked by the mesh's own network parser.
     static func isCIDR(_ text: String) -> Bool {
-        let parts = text.split(separator: "/")
-        guard parts.count == 2, let length = Int(parts[1]) else { return false }
-        let address = String(parts[0])
-        if address.contains(":") {
-            var buffer = in6_addr()
-            return inet_pton(AF_INET6, address, &buffer) == 1 && (0...128).contains(length)
-        }
-        var buffer = in_addr()
-        return inet_pton(AF_INET, address, &buffer) == 1 && (0...32).contains(length)
+        text.contains("/") && (try? IPNetwork(text)) != nil
     }
 
     /// Fails early, and clearly, without NET_ADMIN (root has it; an init container gets it from its securityContext).

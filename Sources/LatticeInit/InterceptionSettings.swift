@@ -1,3 +1,5 @@
+import LatticeModel
+
 /// What `lattice-init` redirects, and what it leaves alone: the flags (or the `LATTICE_INIT_*` environment the
 /// injector sets, from the pod's `config.lattice.io/*` annotations).
 public struct InterceptionSettings: Hashable, Sendable {
@@ -44,21 +46,14 @@ public enum PortSpec: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// `25,587,8000-8010` (also `8000:8010`); nil names the bad item.
+    /// `25,587,8000-8010` (also `8000:8010`), through the project's one port-list parser.
     public static func parseList(_ text: String) -> Result<[PortSpec], InitError> {
-        var out: [PortSpec] = []
-        for raw in text.split(separator: ",") {
-            let item = raw.filter { $0 != " " }
-            if item.isEmpty { continue }
-            let bounds = item.split(whereSeparator: { $0 == "-" || $0 == ":" }).map { Int($0) }
-            guard (1...2).contains(bounds.count), let low = bounds.first ?? nil, let high = bounds.last ?? nil,
-                (1...65535).contains(low), (1...65535).contains(high), low <= high
-            else {
-                return .failure(InitError("'\(item)' is not a port or a range of ports (e.g. 3306 or 8000-8010)"))
-            }
-            out.append(low == high ? .single(low) : .range(low, high))
+        switch PortRanges.parse(text) {
+        case .success(let ranges):
+            return .success(ranges.map { $0.count == 1 ? .single($0.lowerBound) : .range($0.lowerBound, $0.upperBound) })
+        case .failure(let error):
+            return .failure(InitError(error.description))
         }
-        return .success(out)
     }
 }
 

@@ -187,17 +187,10 @@ public struct ProxyConfig: Sendable {
 
     /// A comma-separated list of ports and port ranges (`25,587,8000-8010`); empty means none.
     static func parsePorts(_ text: String, key: Key) throws(ProxyConfigError) -> Set<Int> {
-        var ports: Set<Int> = []
-        for item in text.split(separator: ",").map({ $0.filter { $0 != " " } }) where !item.isEmpty {
-            let bounds = item.split(separator: "-", maxSplits: 1).map { Int($0) }
-            guard let low = bounds.first ?? nil, let high = bounds.last ?? nil, (1...65535).contains(low),
-                (1...65535).contains(high), low <= high, high - low < 65535
-            else {
-                throw ProxyConfigError(key, "'\(item)' is not a port or a port range (e.g. 3306 or 8000-8010)")
-            }
-            ports.formUnion(low...high)
+        switch PortRanges.parse(text) {
+        case .success(let ranges): return Set(ranges.joined())
+        case .failure(let error): throw ProxyConfigError(key, error.description)
         }
-        return ports
     }
 
     /// The identity domain a name belongs to (`…serviceaccount.identity.<ns>.<trust-domain>`).

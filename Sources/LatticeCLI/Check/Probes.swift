@@ -12,11 +12,11 @@ import X509
 
 /// Reads a component's admin endpoint.
 enum AdminProbe {
-    static func get(_ address: String, _ path: String) async throws -> DemoHTTPClient.Response {
+    static func get(_ address: String, _ path: String) async throws -> KeepAliveHTTPClient.Response {
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
             throw CLIError("'\(address)' is not HOST:PORT")
         }
-        let client = DemoHTTPClient(host: String(address[..<colon]), port: port)
+        let client = KeepAliveHTTPClient(host: String(address[..<colon]), port: port)
         defer { client.close() }
         return try await client.get(path, timeout: .seconds(3))
     }

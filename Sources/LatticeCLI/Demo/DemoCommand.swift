@@ -247,7 +247,7 @@ final class DemoStory: @unchecked Sendable {
             return "\(layout.all.count) proxies hold 24 h leaves"
         }
         await self.step("meshed traffic: client → web (HTTP/1.1) → api (gRPC) → store (TCP), all over mTLS") {
-            let client = DemoHTTPClient(host: "127.0.0.1", port: layout.traffic.upstreams[0].local)
+            let client = KeepAliveHTTPClient(host: "127.0.0.1", port: layout.traffic.upstreams[0].local)
             defer { client.close() }
             var body = ""
             try await self.waitFor("the first request through the mesh", seconds: 20) {
@@ -295,7 +295,7 @@ final class DemoStory: @unchecked Sendable {
             return "refused with \(code) \(String(format: "%.2f", Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))) s after the registry changed"
         }
         await self.step("meshed calls keep passing under cluster-authenticated") {
-            let client = DemoHTTPClient(host: "127.0.0.1", port: layout.traffic.upstreams[0].local)
+            let client = KeepAliveHTTPClient(host: "127.0.0.1", port: layout.traffic.upstreams[0].local)
             defer { client.close() }
             for i in 0..<20 {
                 let response = try await client.get("/item/after-\(i % 4)")
@@ -369,7 +369,7 @@ final class DemoStory: @unchecked Sendable {
 
     private func status(_ address: String, _ path: String) async throws -> Int {
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else { return 0 }
-        let client = DemoHTTPClient(host: String(address[..<colon]), port: port)
+        let client = KeepAliveHTTPClient(host: String(address[..<colon]), port: port)
         defer { client.close() }
         return try await client.get(path, timeout: .seconds(2)).status
     }
@@ -402,7 +402,7 @@ final class DemoStory: @unchecked Sendable {
             await withTaskGroup(of: Void.self) { group in
                 for worker in 0..<workers {
                     group.addTask {
-                        let client = DemoHTTPClient(host: "127.0.0.1", port: port)
+                        let client = KeepAliveHTTPClient(host: "127.0.0.1", port: port)
                         defer { client.close() }
                         var i = 0
                         while !Task.isCancelled {

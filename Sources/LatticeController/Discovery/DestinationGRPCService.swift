@@ -31,11 +31,7 @@ public struct DestinationGRPCService: Lattice_Destination_V1_Destination.SimpleS
         self.streams.opened()
         defer { self.streams.closed() }
         self.logger.debug("destination stream opened", metadata: ["target": "\(request.target)", "proxy": "\(request.proxyIdentity)"])
-        var last: DestinationAnswer?
-        for await versioned in self.store.subscribe() {
-            let answer = self.resolver.resolve(request.target, in: versioned.snapshot)
-            guard answer != last else { continue }
-            last = answer
+        try await self.store.forEachChange(of: { self.resolver.resolve(request.target, in: $0) }) { answer in
             try await response.write(Self.message(answer))
             self.metrics.destinationUpdates.increment()
         }

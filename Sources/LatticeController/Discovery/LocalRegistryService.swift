@@ -44,8 +44,7 @@ public struct LocalRegistryService: Service {
                     do {
                         let snapshot = try LocalRegistry.parse(String(decoding: data, as: UTF8.self))
                         self.metrics.registryOK.increment()
-                        if self.store.current?.snapshot != snapshot { self.metrics.snapshots.increment() }
-                        self.store.publish(snapshot)
+                        if self.store.publish(snapshot) { self.metrics.snapshots.increment() }
                         self.logger.info(
                             "registry loaded",
                             metadata: ["path": "\(self.path)", "workloads": "\(snapshot.workloads.count)", "services": "\(snapshot.services.count)"]

@@ -28,17 +28,16 @@ public struct PolicyGRPCService: Lattice_Policy_V1_InboundPolicies.SimpleService
     ) async throws {
         self.streams.opened()
         defer { self.streams.closed() }
-        var last: WorkloadPolicy??
-        for await versioned in self.store.subscribe() {
-            let policy = self.resolver.policy(namespace: request.namespace, name: request.workload, in: versioned.snapshot)
-            guard last == nil || last! != policy else { continue }
+        let policyOf = { (snapshot: MeshSnapshot) in
+            self.resolver.policy(namespace: request.namespace, name: request.workload, in: snapshot)
+        }
+        try await self.store.forEachChange(of: policyOf) { policy in
             if let problems = policy?.problems, !problems.isEmpty {
                 self.logger.warning(
                     "workload annotations have problems",
                     metadata: ["workload": "\(request.namespace)/\(request.workload)", "problems": "\(problems)"]
                 )
             }
-            last = .some(policy)
             try await response.write(Self.message(policy))
             self.metrics.policyUpdates.increment()
         }

@@ -47,25 +47,37 @@ extension ProxyContext {
     /// Runs `body` once the proxy holds a certificate; until then the connection is parked unread, for at most the
     /// hold-until-ready timeout, then closed and counted.
     func whenReady(channel: any Channel, _ body: @escaping @Sendable () -> Void) {
-        let deadline = NIODeadline.now() + .nanoseconds(self.config.readyTimeout.totalNanoseconds)
-        Self.check(channel: channel, proxy: self, deadline: deadline, body)
-    }
-
-    private static func check(
-        channel: any Channel,
-        proxy: ProxyContext,
-        deadline: NIODeadline,
-        _ body: @escaping @Sendable () -> Void
-    ) {
-        if proxy.credentials.isReady {
-            body()
-        } else if NIODeadline.now() >= deadline || !channel.isActive {
-            proxy.metrics.inboundRefused.cell(["reason": "not_ready"]).add(1)
-            channel.close(promise: nil)
-        } else {
-            channel.eventLoop.scheduleTask(in: .milliseconds(20)) {
-                Self.check(channel: channel, proxy: proxy, deadline: deadline, body)
+        let credentials = self.credentials
+        let refused = self.metrics.inboundRefused
+        Self.poll(channel: channel, every: .milliseconds(20), for: self.config.readyTimeout, until: { credentials.isReady }) { ready in
+            if ready {
+                body()
+            } else {
+                refused.cell(["reason": "not_ready"]).add(1)
+                channel.close(promise: nil)
             }
         }
+    }
+
+    /// Checks `condition` on the channel's event loop every `interval` until it holds, `timeout` passes or the channel
+    /// closes; then calls `then` (with whether it held). The connection stays parked unread meanwhile.
+    static func poll(
+        channel: any Channel,
+        every interval: TimeAmount,
+        for timeout: Duration,
+        until condition: @escaping @Sendable () -> Bool,
+        then: @escaping @Sendable (Bool) -> Void
+    ) {
+        let deadline = NIODeadline.now() + .nanoseconds(timeout.totalNanoseconds)
+        @Sendable func check() {
+            if condition() {
+                then(true)
+            } else if NIODeadline.now() >= deadline || !channel.isActive {
+                then(false)
+            } else {
+                channel.eventLoop.scheduleTask(in: interval) { check() }
+            }
+        }
+        check()
     }
 }

@@ -17,24 +17,10 @@ enum TransparentOutbound {
                 return
             }
             let target = targets.target(for: original)
-            let deadline = NIODeadline.now() + .nanoseconds(proxy.config.discoveryTimeout.totalNanoseconds)
-            self.whenAnswered(target, channel: channel, deadline: deadline) {
+            // Answered or not, the connection proceeds: without an answer it goes out as the target's counted
+            // `discovery_unavailable` plain endpoint.
+            ProxyContext.poll(channel: channel, every: .milliseconds(5), for: proxy.config.discoveryTimeout, until: { target.hasAnswer }) { _ in
                 OutboundPath.accept(channel: channel, target: target, proxy: proxy)
-            }
-        }
-    }
-
-    private static func whenAnswered(
-        _ target: OutboundTarget,
-        channel: any Channel,
-        deadline: NIODeadline,
-        _ body: @escaping @Sendable () -> Void
-    ) {
-        if target.hasAnswer || NIODeadline.now() >= deadline || !channel.isActive {
-            body()
-        } else {
-            channel.eventLoop.scheduleTask(in: .milliseconds(5)) {
-                self.whenAnswered(target, channel: channel, deadline: deadline, body)
             }
         }
     }

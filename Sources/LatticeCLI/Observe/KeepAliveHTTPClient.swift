@@ -2,9 +2,9 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// A small HTTP/1.1 client for the demo and `lattice stat`: one keep-alive connection, requests one at a time,
-/// reconnecting when the server closed it. Not for concurrent use: each worker owns one.
-final class DemoHTTPClient {
+/// A small HTTP/1.1 client for the demo's traffic and for reading admin endpoints (`lattice stat`, `check`, …): one
+/// keep-alive connection, requests one at a time, reconnecting when the server closed it. Not for concurrent use: each worker owns one.
+final class KeepAliveHTTPClient {
     struct Response: Sendable {
         var status: Int
         var headers: HTTPHeaders
@@ -32,12 +32,12 @@ final class DemoHTTPClient {
         let nanos = Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
         channel.eventLoop.execute {
             guard let handler = try? channel.pipeline.syncOperations.handler(type: ResponseCollector.self) else {
-                promise.fail(DemoHTTPClientError.closed(path))
+                promise.fail(KeepAliveHTTPClientError.closed(path))
                 return
             }
             handler.begin(promise)
             let timer = channel.eventLoop.scheduleTask(in: .nanoseconds(nanos)) {
-                promise.fail(DemoHTTPClientError.timedOut(path))
+                promise.fail(KeepAliveHTTPClientError.timedOut(path))
                 channel.close(promise: nil)
             }
             promise.futureResult.whenComplete { _ in timer.cancel() }
@@ -79,11 +79,11 @@ final class DemoHTTPClient {
 /// Collects one response at a time into the promise of the request in flight.
 final class ResponseCollector: ChannelInboundHandler {
     typealias InboundIn = HTTPClientResponsePart
-    private var promise: EventLoopPromise<DemoHTTPClient.Response>?
-    private var response = DemoHTTPClient.Response(status: 0, headers: [:], body: "")
+    private var promise: EventLoopPromise<KeepAliveHTTPClient.Response>?
+    private var response = KeepAliveHTTPClient.Response(status: 0, headers: [:], body: "")
     private var body = ByteBuffer()
 
-    func begin(_ promise: EventLoopPromise<DemoHTTPClient.Response>) {
+    func begin(_ promise: EventLoopPromise<KeepAliveHTTPClient.Response>) {
         self.promise = promise
         self.body.clear()
     }
@@ -102,7 +102,7 @@ final class ResponseCollector: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.promise?.fail(DemoHTTPClientError.closed("request"))
+        self.promise?.fail(KeepAliveHTTPClientError.closed("request"))
         self.promise = nil
         context.fireChannelInactive()
     }
@@ -114,7 +114,7 @@ final class ResponseCollector: ChannelInboundHandler {
     }
 }
 
-enum DemoHTTPClientError: Error, CustomStringConvertible {
+enum KeepAliveHTTPClientError: Error, CustomStringConvertible {
     case timedOut(String)
     case closed(String)
     var description: String {

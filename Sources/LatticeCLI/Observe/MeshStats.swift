@@ -191,7 +191,7 @@ struct WorkloadStatLine: Sendable {
 enum ProxyScraper {
     static func scrape(admin: String) async -> ProxyScrape? {
         guard let colon = admin.lastIndex(of: ":"), let port = Int(admin[admin.index(after: colon)...]) else { return nil }
-        let client = DemoHTTPClient(host: String(admin[..<colon]), port: port)
+        let client = KeepAliveHTTPClient(host: String(admin[..<colon]), port: port)
         defer { client.close() }
         guard let response = try? await client.get("/metrics", timeout: .seconds(2)), response.status == 200 else { return nil }
         return ProxyScrape(samples: PrometheusText.parse(response.body))
