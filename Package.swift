@@ -63,6 +63,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "LatticeInjector",
+            dependencies: ["LatticeModel", "LatticePolicy", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "LatticeManifests",
+            dependencies: ["LatticeModel", "LatticeIdentity", "LatticeInjector", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "LatticeObservability",
             dependencies: [
                 .product(name: "Logging", package: "swift-log"),
@@ -133,7 +143,7 @@ let package = Package(
             name: "LatticeController",
             dependencies: [
                 "LatticeModel", "LatticeIdentity", "LatticeKube", "LatticeAPI", "LatticeObservability",
-                "LatticeAdmin", "LatticeCommandLine", "LatticeDiscovery", "LatticePolicy", "LatticeKubeDiscovery",
+                "LatticeAdmin", "LatticeCommandLine", "LatticeDiscovery", "LatticePolicy", "LatticeKubeDiscovery", "LatticeInjector",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOCertificateReloading", package: "swift-nio-extras"),
@@ -165,7 +175,8 @@ let package = Package(
         .target(
             name: "LatticeCLI",
             dependencies: [
-                "LatticeModel", "LatticeIdentity", "LatticeAPI", "LatticeCommandLine",
+                "LatticeModel", "LatticeIdentity", "LatticeAPI", "LatticeCommandLine", "LatticeInjector", "LatticeManifests",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -249,6 +260,15 @@ let package = Package(
         .testTarget(
             name: "LatticeKubeDiscoveryTests",
             dependencies: ["LatticeKubeDiscovery", "LatticeKube", "LatticeDiscovery"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LatticeKubernetesTests",
+            dependencies: [
+                "LatticeInjector", "LatticeManifests", "LatticeModel", "LatticeIdentity", "LatticeTestSupport",
+                .product(name: "Yams", package: "Yams"),
+            ],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
