@@ -62,6 +62,47 @@ struct LatticeInitNamespaceTests {
         #expect(self.latticeRules(try self.save(network, pod, "ip6tables-nft-save", table: "filter")).isEmpty)
     }
 
+    @Test("IPv6 TCP can't bypass the proxy: with --ipv6 drop nothing goes in or out over IPv6 until uninstall")
+    func ipv6IsDropped() async throws {
+        try await TestFiles.withDirectory { directory in
+            let network = try PodNetwork()
+            defer { network.tearDown() }
+            let a = try network.addPod("a", host: 10)
+            let b = try network.addPod("b", host: 11)
+            let a6 = try network.addIPv6(to: a)
+            let b6 = try network.addIPv6(to: b)
+            try TestFiles.write("over-ipv6", to: "\(directory)/index.html")
+            for pod in [a, b] {
+                try network.start(
+                    in: pod, ["/usr/bin/python3", "-m", "http.server", "8080", "--bind", "::", "--directory", directory],
+                    log: "\(directory)/web-\(pod.name).log"
+                )
+            }
+            func get(from pod: PodNetwork.Pod, _ address: String) throws -> ProcessRunner.Result {
+                try network.run(in: pod, ["curl", "-sS", "-g", "--max-time", "3", "http://[\(address)]:8080/index.html"])
+            }
+            // Before: IPv6 TCP flows both ways.
+            let ready = await eventually(timeout: .seconds(15), interval: .milliseconds(200)) {
+                (try? get(from: a, b6).stdout) == "over-ipv6" && (try? get(from: b, a6).stdout) == "over-ipv6"
+            }
+            let probe = (try? get(from: a, b6).stderr) ?? ""
+            try #require(ready, "IPv6 between the pods never worked: \(probe)")
+            // a meshed (default --ipv6 drop): its IPv6 TCP out and in is dropped; IPv4 still flows (to the redirect).
+            let installed = try self.initTool(network, a, ["--mode", "nft"])
+            #expect(installed.status == 0, "\(installed.stderr)")
+            let out = try get(from: a, b6)
+            #expect(out.status != 0 && out.stdout.isEmpty, "a → b over IPv6 got through: \(out.stdout)")
+            let inbound = try get(from: b, a6)
+            #expect(inbound.status != 0 && inbound.stdout.isEmpty, "b → a over IPv6 got through: \(inbound.stdout)")
+            // a's own IPv6 loopback still works.
+            #expect(try get(from: a, "::1").stdout == "over-ipv6")
+            // Rollback restores IPv6.
+            #expect(try self.initTool(network, a, ["--mode", "nft", "--uninstall"]).status == 0)
+            #expect(try get(from: a, b6).stdout == "over-ipv6")
+            #expect(try get(from: b, a6).stdout == "over-ipv6")
+        }
+    }
+
     @Test("--dry-run prints the rules and changes nothing; the legacy backend works the same")
     func dryRunAndLegacy() throws {
         let network = try PodNetwork()

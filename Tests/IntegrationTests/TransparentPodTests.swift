@@ -31,7 +31,7 @@ struct TransparentPodTests {
         return out
     }
 
-    @Test("apps call pods and a Service address with no proxy settings (HTTP/1.1, gRPC, Redis); mTLS 1.3 on the wire; policy; rollback")
+    @Test("apps call pods and a Service address with no proxy settings (HTTP/1.1, HTTP/2, gRPC, Redis); mTLS 1.3 on the wire; policy; rollback")
     func transparentMesh() async throws {
         try await TestFiles.withDirectory { directory in
             let cluster = try MeshCluster(directory: directory)
@@ -114,6 +114,34 @@ struct TransparentPodTests {
                 metrics.split(separator: "\n").contains { $0.hasPrefix("response_total{") && $0.contains("grpc_status=\"0\"") && $0.contains("tls=\"true\"") && $0.contains("client_id=\"a.demo.serviceaccount.identity.lattice.cluster.local\"") },
                 "b's proxy has no successful gRPC response to a over mTLS:\n\(metrics)"
             )
+
+            // Plain HTTP/2 (h2c, prior knowledge, not gRPC) between pods: a real HTTP/2 server (nghttpd) in c, curl and
+            // h2load in a, many streams multiplexed on each connection.
+            if FileManager.default.isExecutableFile(atPath: "/usr/sbin/nghttpd") {
+                try network.start(
+                    in: c, ["/usr/sbin/nghttpd", "--no-tls", "-d", "\(directory)/www-c", "8082"],
+                    log: "\(directory)/nghttpd.log"
+                )
+                var h2Reply = ""
+                let h2Answered = await eventually(timeout: .seconds(20), interval: .milliseconds(300)) {
+                    h2Reply = (try? network.run(
+                        in: a, ["curl", "-sS", "--http2-prior-knowledge", "-w", " http%{http_version}", "--max-time", "10", "http://198.51.100.12:8082/name.txt"]
+                    ).stdout) ?? ""
+                    return h2Reply.hasPrefix("served-by-c")
+                }
+                #expect(h2Answered && h2Reply.hasSuffix(" http2"), "h2c a → c: \(h2Reply)\n--- proxy a:\n\(cluster.tail(cluster.proxyLog(a)))")
+                let load = try network.run(in: a, ["h2load", "-n", "200", "-c", "2", "-m", "8", "-T", "10", "http://198.51.100.12:8082/name.txt"])
+                #expect(load.stdout.contains("200 succeeded, 0 failed"), "h2load a → c:\n\(load.stdout)\(load.stderr)")
+                let cMetrics = try cluster.metrics(c)
+                let inboundFromA = cMetrics.split(separator: "\n").filter {
+                    $0.hasPrefix("request_total{") && $0.contains("direction=\"inbound\"") && $0.contains("tls=\"true\"")
+                        && $0.contains("client_id=\"a.demo.serviceaccount.identity.lattice.cluster.local\"")
+                }
+                let counted = inboundFromA.compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }.reduce(0, +)
+                #expect(counted >= 201, "c's proxy counted \(counted) mTLS requests from a (want ≥ 201):\n\(cMetrics)")
+            } else {
+                Issue.record("nghttpd is missing: apt-get install nghttp2-server (scripts/test installs it)")
+            }
 
             // d, outside the mesh: plaintext accepted under the default policy, refused once b is cluster-authenticated.
             let open = try network.run(in: d, ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", "http://198.51.100.11:8080/name.txt"])

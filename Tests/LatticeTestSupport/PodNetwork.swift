@@ -59,6 +59,24 @@ public final class PodNetwork: @unchecked Sendable {
         return pod
     }
 
+    /// The bridge's IPv6 address (documentation prefix 2001:db8::/32: nothing routes it off the machine).
+    public let hostAddress6 = "2001:db8:5164::1"
+
+    /// Gives the bridge and `pod` IPv6 addresses too (the pod's is `2001:db8:5164::<host>`, returned), with duplicate
+    /// address detection off so they are usable at once.
+    public func addIPv6(to pod: Pod) throws -> String {
+        let host = pod.address.split(separator: ".").last.map(String.init) ?? "2"
+        let address = "2001:db8:5164::\(host)"
+        if !self.hasIPv6 {
+            try Self.ip(["-6", "addr", "add", "\(self.hostAddress6)/64", "dev", self.bridge, "nodad"])
+            self.hasIPv6 = true
+        }
+        try Self.ip(["-n", pod.namespace, "-6", "addr", "add", "\(address)/64", "dev", "eth0", "nodad"])
+        return address
+    }
+
+    private var hasIPv6 = false
+
     /// Runs a command in `pod` to completion.
     public func run(in pod: Pod, _ command: [String], timeout: Double = 60) throws -> ProcessRunner.Result {
         try ProcessRunner.run(Self.ipPath, ["netns", "exec", pod.namespace] + command, timeout: timeout)
