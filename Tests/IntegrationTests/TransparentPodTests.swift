@@ -160,6 +160,20 @@ struct TransparentPodTests {
             let report = try ProcessRunner.run("/usr/bin/python3", ["-c", Self.pcapScript, "\(directory)/bridge.pcap", "198.51.100.13"])
             #expect(report.status == 0, "capture: \(report.stdout) \(report.stderr)")
             print("transparent pods capture: \(report.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
+            // The same capture read by Wireshark's own dissector: every ServerHello's supported_versions is 0x0304.
+            if FileManager.default.isExecutableFile(atPath: "/usr/bin/tshark") {
+                let ports = ["8080", "9090", "6379", "8082", "80"].flatMap { ["-d", "tcp.port==\($0),tls"] }
+                let tshark = try ProcessRunner.run(
+                    "/usr/bin/tshark",
+                    ["-r", "\(directory)/bridge.pcap"] + ports
+                        + ["-Y", "tls.handshake.type == 2", "-T", "fields", "-e", "tls.handshake.extensions.supported_version"]
+                )
+                let versions = tshark.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+                #expect(tshark.status == 0 && !versions.isEmpty && versions.allSatisfy { $0 == "0x0304" }, "tshark: \(tshark.stdout) \(tshark.stderr)")
+                print("transparent pods capture (tshark): \(versions.count) ServerHello(s), supported_versions \(Set(versions).sorted())")
+            } else {
+                Issue.record("tshark is missing: apt-get install tshark (scripts/test installs it)")
+            }
 
             // Rollback: rules removed, proxies gone, the apps talk directly again.
             for pod in [a, b, c] { try cluster.unmesh(pod) }
