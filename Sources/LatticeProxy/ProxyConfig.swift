@@ -37,6 +37,7 @@ public struct ProxyConfig: Sendable {
         case workload = "LATTICE_PROXY_WORKLOAD"
         case transparent = "LATTICE_PROXY_TRANSPARENT"
         case discoveryTimeout = "LATTICE_PROXY_DISCOVERY_TIMEOUT"
+        case destinationIdleTimeout = "LATTICE_PROXY_DESTINATION_IDLE_TIMEOUT"
     }
 
     public var identity: WorkloadIdentity
@@ -81,6 +82,9 @@ public struct ProxyConfig: Sendable {
     public var transparent: Bool
     /// How long a connection to a destination never seen before waits for destination's first answer.
     public var discoveryTimeout: Duration
+    /// A transparent destination nobody has dialled for this long, with no connection open to it, stops being
+    /// watched (its stream to the controller closes); dialled again, it is asked about afresh.
+    public var destinationIdleTimeout: Duration
     /// `NAMESPACE/NAME` of this workload, whose inbound policy the proxy watches; nil: the starting policy stands.
     public var workload: (namespace: String, name: String)?
 
@@ -176,6 +180,7 @@ public struct ProxyConfig: Sendable {
         case let other?: throw ProxyConfigError(.transparent, "'\(other)' is not true or false")
         }
         self.discoveryTimeout = try duration(.discoveryTimeout, default: .seconds(2))
+        self.destinationIdleTimeout = try duration(.destinationIdleTimeout, default: .seconds(600))
         if let text = value(.workload) {
             let parts = text.split(separator: "/", omittingEmptySubsequences: false)
             guard parts.count == 2, DNSName.isLabel(parts[0]), !parts[1].isEmpty else {

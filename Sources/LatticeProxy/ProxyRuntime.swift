@@ -169,8 +169,14 @@ public struct ProxyRuntime: Sendable {
                 }
             )
         }
+        var sweeper: RepeatedTask?
+        defer { sweeper?.cancel() }
         if config.transparent {
-            let targets = TransparentTargets(listen: config.outbound, watcher: watcher, proxy: context)
+            let targets = TransparentTargets(
+                listen: config.outbound, watcher: watcher, proxy: context, idleTimeout: config.destinationIdleTimeout
+            )
+            let sweep = TimeAmount.nanoseconds(Int64(targets.sweepInterval.components.seconds) * 1_000_000_000 + targets.sweepInterval.components.attoseconds / 1_000_000_000)
+            sweeper = group.next().scheduleRepeatedTask(initialDelay: sweep, delay: sweep) { _ in targets.expireIdle() }
             services.append(
                 .init(
                     service: listener("outbound (transparent)", config.outbound) { channel in

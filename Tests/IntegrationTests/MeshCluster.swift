@@ -61,7 +61,7 @@ final class MeshCluster: @unchecked Sendable {
     }
 
     /// lattice-init (with `initArguments`) and a transparent proxy in `pod`, ready before it returns.
-    func mesh(_ pod: PodNetwork.Pod, serviceAccount: String, initArguments: [String] = []) async throws {
+    func mesh(_ pod: PodNetwork.Pod, serviceAccount: String, initArguments: [String] = [], environment: [String: String] = [:]) async throws {
         let installed = try self.network.run(
             in: pod, [ProcessRunner.executable("lattice-init"), "--mode", "nft", "--proxy-uid", "\(Self.proxyUID)"] + initArguments
         )
@@ -77,7 +77,7 @@ final class MeshCluster: @unchecked Sendable {
                 "LATTICE_PROXY_WORKLOAD": "demo/\(pod.name)",
                 "LATTICE_PROXY_CLUSTER_NETWORKS": "198.51.100.0/24",
                 "LATTICE_PROXY_LOG_LEVEL": "debug",
-            ],
+            ].merging(environment) { _, given in given },
             log: self.proxyLog(pod)
         )
         let ready = await eventually(timeout: .seconds(30), interval: .milliseconds(200)) {
@@ -91,6 +91,13 @@ final class MeshCluster: @unchecked Sendable {
         let removed = try self.network.run(in: pod, [ProcessRunner.executable("lattice-init"), "--mode", "nft", "--uninstall"])
         #expect(removed.status == 0, "uninstall in \(pod.name): \(removed.stderr)")
         _ = try self.network.run(in: pod, ["pkill", "-u", "\(Self.proxyUID)", "-f", "lattice-proxy"])
+    }
+
+    /// The controller's /metrics (its admin address from the addresses file).
+    func controllerMetrics() throws -> String {
+        let addresses = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(filePath: "\(self.directory)/addresses.json"))) as? [String: String]
+        let admin = try #require(addresses?["admin"])
+        return try ProcessRunner.run("/usr/bin/curl", ["-s", "http://\(admin)/metrics"]).stdout
     }
 
     func metrics(_ pod: PodNetwork.Pod) throws -> String {

@@ -182,6 +182,63 @@ struct TransparentPodTests {
         }
     }
 
+    @Test("a destination no one dials any more stops being watched, unless a connection to it is still open")
+    func idleDestinationsExpire() async throws {
+        try await TestFiles.withDirectory { directory in
+            let cluster = try MeshCluster(directory: directory)
+            defer { cluster.tearDown() }
+            let network = cluster.network
+            let a = try network.addPod("a", host: 10)
+            let b = try network.addPod("b", host: 11)
+            try cluster.writeRegistry(Self.registry(bPolicy: nil))
+            try await cluster.startControlPlane(serviceAccounts: ["a", "web"])
+            try FileManager.default.createDirectory(atPath: "\(directory)/www", withIntermediateDirectories: true)
+            try TestFiles.write("served-by-b", to: "\(directory)/www/name.txt")
+            try network.start(
+                in: b, ["/usr/bin/python3", "-m", "http.server", "8080", "--bind", "0.0.0.0", "--directory", "\(directory)/www"],
+                log: "\(directory)/web-b.log"
+            )
+            try await cluster.mesh(a, serviceAccount: "a", environment: ["LATTICE_PROXY_DESTINATION_IDLE_TIMEOUT": "2s"])
+            try await cluster.mesh(b, serviceAccount: "web")
+            func gauge(_ text: String, _ name: String) -> Int? {
+                text.split(separator: "\n").first { $0.hasPrefix(name + " ") || $0.hasPrefix(name + "{") }
+                    .flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }.map { Int($0) }
+            }
+            func destinations() -> Int? { (try? cluster.metrics(a)).flatMap { gauge($0, "lattice_discovery_destinations") } }
+            func controllerStreams() -> Int? {
+                (try? cluster.controllerMetrics()).flatMap { gauge($0, #"lattice_discovery_streams{api="destination"}"#) }
+            }
+            let streamsBefore = controllerStreams() ?? 0
+            let first = try network.run(in: a, ["curl", "-sS", "--max-time", "10", "http://198.51.100.11:8080/name.txt"])
+            #expect(first.stdout == "served-by-b", "\(first.stderr)")
+            #expect(destinations() == 1)
+            #expect((controllerStreams() ?? 0) == streamsBefore + 1, "the controller holds a stream for a's destination")
+            // Idle (2 s, swept every second): the watch goes, and the controller's stream with it.
+            let expired = await eventually(timeout: .seconds(20), interval: .milliseconds(250)) { destinations() == 0 }
+            #expect(expired, "a's destination is still watched:\n\(cluster.tail(cluster.proxyLog(a)))")
+            let released = await eventually(timeout: .seconds(10), interval: .milliseconds(250)) { controllerStreams() == streamsBefore }
+            #expect(released, "the controller still holds \(controllerStreams() ?? -1) destination streams (before: \(streamsBefore))")
+            // Dialled again: asked afresh, still meshed (b's proxy counts a's identity).
+            let again = try network.run(in: a, ["curl", "-sS", "--max-time", "10", "http://198.51.100.11:8080/name.txt"])
+            #expect(again.stdout == "served-by-b", "\(again.stderr)")
+            #expect(destinations() == 1)
+            // A connection held open keeps its destination watched past the timeout; once it closes, it goes.
+            try network.start(
+                in: a, ["/usr/bin/python3", "-c", "import socket,time; s=socket.create_connection(('198.51.100.11', 8080)); time.sleep(6)"],
+                log: "\(directory)/held.log"
+            )
+            try await Task.sleep(for: .seconds(5))
+            #expect(destinations() == 1, "expired while a connection to it was open")
+            let expiredAfterClose = await eventually(timeout: .seconds(20), interval: .milliseconds(250)) { destinations() == 0 }
+            #expect(expiredAfterClose)
+            let bMetrics = try cluster.metrics(b)
+            #expect(
+                bMetrics.split(separator: "\n").contains { $0.hasPrefix("request_total{") && $0.contains("tls=\"true\"") && $0.contains("client_id=\"a.demo.serviceaccount.identity.lattice.cluster.local\"") },
+                "b's proxy has no mTLS request from a:\n\(bMetrics)"
+            )
+        }
+    }
+
     /// Reads a pcap: every TLS ServerHello must negotiate TLS 1.3 (supported_versions 0x0304), there must be at least
     /// one, and the app's marker may appear in clear only on connections of the unmeshed pod (argv[2]).
     static let pcapScript = #"""

@@ -31,9 +31,11 @@ public struct DestinationGRPCService: Lattice_Destination_V1_Destination.SimpleS
         self.streams.opened()
         defer { self.streams.closed() }
         self.logger.debug("destination stream opened", metadata: ["target": "\(request.target)", "proxy": "\(request.proxyIdentity)"])
-        try await self.store.forEachChange(of: { self.resolver.resolve(request.target, in: $0) }) { answer in
-            try await response.write(Self.message(answer))
-            self.metrics.destinationUpdates.increment()
+        try await untilRPCCancelled {
+            try await self.store.forEachChange(of: { self.resolver.resolve(request.target, in: $0) }) { answer in
+                try await response.write(Self.message(answer))
+                self.metrics.destinationUpdates.increment()
+            }
         }
     }
 

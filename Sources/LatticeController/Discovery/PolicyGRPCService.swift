@@ -28,18 +28,20 @@ public struct PolicyGRPCService: Lattice_Policy_V1_InboundPolicies.SimpleService
     ) async throws {
         self.streams.opened()
         defer { self.streams.closed() }
-        let policyOf = { (snapshot: MeshSnapshot) in
+        let policyOf = { @Sendable (snapshot: MeshSnapshot) in
             self.resolver.policy(namespace: request.namespace, name: request.workload, in: snapshot)
         }
-        try await self.store.forEachChange(of: policyOf) { policy in
-            if let problems = policy?.problems, !problems.isEmpty {
-                self.logger.warning(
-                    "workload annotations have problems",
-                    metadata: ["workload": "\(request.namespace)/\(request.workload)", "problems": "\(problems)"]
-                )
+        try await untilRPCCancelled {
+            try await self.store.forEachChange(of: policyOf) { policy in
+                if let problems = policy?.problems, !problems.isEmpty {
+                    self.logger.warning(
+                        "workload annotations have problems",
+                        metadata: ["workload": "\(request.namespace)/\(request.workload)", "problems": "\(problems)"]
+                    )
+                }
+                try await response.write(Self.message(policy))
+                self.metrics.policyUpdates.increment()
             }
-            try await response.write(Self.message(policy))
-            self.metrics.policyUpdates.increment()
         }
     }
 

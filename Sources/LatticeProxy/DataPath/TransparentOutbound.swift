@@ -17,6 +17,7 @@ enum TransparentOutbound {
                 return
             }
             let target = targets.target(for: original)
+            target.track(channel)
             // Answered or not, the connection proceeds: without an answer it goes out as the target's counted
             // `discovery_unavailable` plain endpoint.
             ProxyContext.poll(channel: channel, every: .milliseconds(5), for: proxy.config.discoveryTimeout, until: { target.hasAnswer }) { _ in

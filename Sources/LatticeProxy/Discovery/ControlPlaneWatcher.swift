@@ -10,7 +10,8 @@ import Synchronization
 /// Keeps the proxy's destination and policy streams open on one HTTP/2 TLS connection to the controller (which must
 /// present its mesh identity), reconnecting with a capped backoff when it goes away. While it is away every watch
 /// keeps its last answer: the proxy goes on serving what it last knew. Watches may be added while it runs (a
-/// transparent proxy learns its destinations as the app dials them); each is reopened on every reconnection.
+/// transparent proxy learns its destinations as the app dials them) and removed (a destination no longer used);
+/// each is reopened on every reconnection.
 final class ControlPlaneWatcher: Service, Sendable {
     /// One stream to keep open.
     struct Watch: Sendable {
@@ -27,9 +28,15 @@ final class ControlPlaneWatcher: Service, Sendable {
         let multiplexer: NIOLoopBound<HTTP2StreamMultiplexer>
     }
 
+    /// A watch's handle, for ``remove(_:)``.
+    typealias WatchID = UInt64
+
     private struct State {
-        var watches: [Watch]
+        var watches: [WatchID: Watch]
+        var nextID: WatchID
         var connected: Connected?
+        /// The open stream of each watch on the current connection.
+        var streams: [WatchID: any Channel] = [:]
     }
 
     private let address: HostPort
@@ -55,7 +62,9 @@ final class ControlPlaneWatcher: Service, Sendable {
         self.address = address
         self.serverName = serverName
         self.anchorsFile = anchorsFile
-        self.state = Mutex(State(watches: watches, connected: nil))
+        var initial: [WatchID: Watch] = [:]
+        for (index, watch) in watches.enumerated() { initial[WatchID(index)] = watch }
+        self.state = Mutex(State(watches: initial, nextID: WatchID(watches.count), connected: nil))
         self.wake = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         self.group = group
         self.connectTimeout = connectTimeout
@@ -64,17 +73,36 @@ final class ControlPlaneWatcher: Service, Sendable {
     }
 
     /// Adds a watch: opened at once when connected, and on every reconnection.
-    func add(_ watch: Watch) {
-        let connected = self.state.withLock { state -> Connected? in
-            state.watches.append(watch)
-            return state.connected
+    @discardableResult
+    func add(_ watch: Watch) -> WatchID {
+        let (id, connected) = self.state.withLock { state -> (WatchID, Connected?) in
+            let id = state.nextID
+            state.nextID += 1
+            state.watches[id] = watch
+            return (id, state.connected)
         }
         self.wake.continuation.yield()
-        guard let connected else { return }
-        connected.channel.eventLoop.execute {
-            _ = self.open(watch, on: connected.multiplexer.value, channel: connected.channel)
+        if let connected {
+            connected.channel.eventLoop.execute {
+                _ = self.open(id, watch, on: connected.multiplexer.value, channel: connected.channel)
+            }
         }
+        return id
     }
+
+    /// Stops watching: the streams close (the controller forgets them) and are not reopened.
+    func remove(_ ids: [WatchID]) {
+        let streams = self.state.withLock { state -> [any Channel] in
+            ids.compactMap { id in
+                state.watches[id] = nil
+                return state.streams.removeValue(forKey: id)
+            }
+        }
+        for stream in streams { stream.close(promise: nil) }
+    }
+
+    /// The number of watches kept (for tests and metrics).
+    var watchCount: Int { self.state.withLock { $0.watches.count } }
 
     func run() async throws {
         let connected = self.metrics.discoveryConnected
@@ -139,11 +167,12 @@ final class ControlPlaneWatcher: Service, Sendable {
             try await channel.configureHTTP2Pipeline(mode: .client, inboundStreamInitializer: nil).flatMap { multiplexer in
                 // Registered and opened under the lock's view of the watches: one added meanwhile is either in this
                 // list or opened by add() once `connected` is set, never both or neither.
-                let watches = self.state.withLock { state -> [Watch] in
+                let watches = self.state.withLock { state -> [(WatchID, Watch)] in
                     state.connected = Connected(channel: channel, multiplexer: NIOLoopBound(multiplexer, eventLoop: channel.eventLoop))
-                    return state.watches
+                    state.streams = [:]
+                    return state.watches.sorted { $0.key < $1.key }
                 }
-                let opened = watches.map { self.open($0, on: multiplexer, channel: channel) }
+                let opened = watches.map { self.open($0.0, $0.1, on: multiplexer, channel: channel) }
                 return EventLoopFuture.andAllSucceed(opened, on: channel.eventLoop)
             }.get()
         } catch {
@@ -155,7 +184,7 @@ final class ControlPlaneWatcher: Service, Sendable {
     }
 
     /// Opens one watch's stream on the connection (on its event loop).
-    private func open(_ watch: Watch, on multiplexer: HTTP2StreamMultiplexer, channel: any Channel) -> EventLoopFuture<Void> {
+    private func open(_ id: WatchID, _ watch: Watch, on multiplexer: HTTP2StreamMultiplexer, channel: any Channel) -> EventLoopFuture<Void> {
         let authority = "\(self.serverName):\(self.address.port)"
         let logger = self.logger
         let updates = self.metrics.discoveryUpdates.cell(["api": watch.path.contains("Destination") ? "destination" : "policy"])
@@ -178,6 +207,8 @@ final class ControlPlaneWatcher: Service, Sendable {
                             }
                         },
                         onEnd: { reason in
+                            // A stream closed by remove(): its watch is gone, nothing else is wrong.
+                            guard self.state.withLock({ $0.watches[id] != nil }) else { return }
                             logger.debug("discovery stream ended", metadata: ["watch": "\(watch.name)", "reason": "\(reason)"])
                             // One stream gone means the controller is going or gone: reconnect them all.
                             channel.close(promise: nil)
@@ -185,6 +216,14 @@ final class ControlPlaneWatcher: Service, Sendable {
                     )
                 )
             }
-        }.map { _ in }
+        }.map { stream in
+            // Removed while its stream was being opened: close it at once.
+            let kept = self.state.withLock { state -> Bool in
+                guard state.watches[id] != nil else { return false }
+                state.streams[id] = stream
+                return true
+            }
+            if !kept { stream.close(promise: nil) }
+        }
     }
 }

@@ -1,4 +1,5 @@
 import LatticeModel
+import NIOCore
 import Synchronization
 
 /// One outbound listener's destination: fixed endpoints from the configuration, or a target the controller's
@@ -18,6 +19,16 @@ final class OutboundTarget: Sendable {
     private let state: Mutex<Resolved>
     private let onChange: @Sendable () -> Void
     private let answered = Atomic<Bool>(false)
+    private let connections = Atomic<Int>(0)
+
+    /// Connections accepted for this target and still open (a transparent target in use is never expired).
+    var openConnections: Int { self.connections.load(ordering: .relaxed) }
+
+    /// Counts `channel` as using this target until it closes.
+    func track(_ channel: any Channel) {
+        self.connections.add(1, ordering: .relaxed)
+        channel.closeFuture.whenComplete { _ in self.connections.subtract(1, ordering: .relaxed) }
+    }
 
     /// True once destination has answered (always for a fixed upstream).
     var hasAnswer: Bool { self.discoveryTarget == nil || self.answered.load(ordering: .relaxed) }

@@ -27,6 +27,7 @@ final class ProxyMetrics: Sendable {
     let httpErrors: MetricFamily
     let discoveryConnected: MetricCell
     let discoveryUpdates: MetricFamily
+    let discoveryDestinations: MetricCell
 
     /// The Linkerd proxy's `response_latency_ms` bucket bounds, so existing quantile queries keep their meaning.
     static let latencyBoundsMs: [Int64] = [
@@ -81,6 +82,10 @@ final class ProxyMetrics: Sendable {
         ).cell([:])
         self.discoveryUpdates = r.family(
             "lattice_discovery_updates_total", help: "Destination and policy answers received, by api", kind: .counter)
+        self.discoveryDestinations = r.family(
+            "lattice_discovery_destinations",
+            help: "Destinations a transparent proxy watches now (dialled recently or in use)", kind: .gauge
+        ).cell([:])
         r.family("lattice_build_info", help: "The proxy's version", kind: .gauge)
             .cell(["component": "proxy", "version": LatticeVersion.current]).set(1)
     }
