@@ -38,6 +38,7 @@ public struct ProxyConfig: Sendable {
         case transparent = "LATTICE_PROXY_TRANSPARENT"
         case discoveryTimeout = "LATTICE_PROXY_DISCOVERY_TIMEOUT"
         case destinationIdleTimeout = "LATTICE_PROXY_DESTINATION_IDLE_TIMEOUT"
+        case releaseStartupPages = "LATTICE_PROXY_RELEASE_STARTUP_PAGES"
     }
 
     public var identity: WorkloadIdentity
@@ -85,6 +86,8 @@ public struct ProxyConfig: Sendable {
     /// A transparent destination nobody has dialled for this long, with no connection open to it, stops being
     /// watched (its stream to the controller closes); dialled again, it is asked about afresh.
     public var destinationIdleTimeout: Duration
+    /// Once ready, give back the code pages only start-up used (``StartupPageRelease``).
+    public var releaseStartupPages: Bool
     /// `NAMESPACE/NAME` of this workload, whose inbound policy the proxy watches; nil: the starting policy stands.
     public var workload: (namespace: String, name: String)?
 
@@ -181,6 +184,11 @@ public struct ProxyConfig: Sendable {
         }
         self.discoveryTimeout = try duration(.discoveryTimeout, default: .seconds(2))
         self.destinationIdleTimeout = try duration(.destinationIdleTimeout, default: .seconds(600))
+        switch value(.releaseStartupPages)?.lowercased() {
+        case nil, "true", "1", "yes": self.releaseStartupPages = true
+        case "false", "0", "no": self.releaseStartupPages = false
+        case let other?: throw ProxyConfigError(.releaseStartupPages, "'\(other)' is not true or false")
+        }
         if let text = value(.workload) {
             let parts = text.split(separator: "/", omittingEmptySubsequences: false)
             guard parts.count == 2, DNSName.isLabel(parts[0]), !parts[1].isEmpty else {

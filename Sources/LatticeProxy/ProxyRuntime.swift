@@ -186,6 +186,11 @@ public struct ProxyRuntime: Sendable {
             )
         }
         services.append(.init(service: watcher))
+        if config.releaseStartupPages {
+            services.append(
+                .init(service: StartupPageRelease(isReady: { credentials.isReady }, settle: .seconds(2), logger: logger))
+            )
+        }
         services.append(.init(service: ShutdownWait(wait: config.outboundShutdownWait, logger: logger)))
         services.append(.init(service: inboundServer))
         services.append(.init(service: DrainSignal(draining: draining)))
