@@ -1,0 +1,86 @@
+import LatticeModel
+
+/// Removes what injection adds to a pod (template): the `lattice-init` and `lattice-proxy` containers (classic or
+/// native), their volumes, the status annotations and label, and the `lattice.io/inject: enabled` annotation that
+/// `lattice inject` writes. Lists and maps the injection created are removed when they end up empty, so uninjecting
+/// an injected object gives the original back.
+public enum PodUninjector {
+    /// The pod (template) without Lattice's additions, and whether anything was removed.
+    public static func uninject(_ pod: JSONValue) -> (pod: JSONValue, changed: Bool) {
+        guard case .object(var object) = pod else { return (pod, false) }
+        var changed = false
+        if case .object(var spec)? = object["spec"] {
+            changed = Self.removeNamed(["containers"], names: [SidecarNames.proxyContainer], from: &spec, dropEmpty: false) || changed
+            changed = Self.removeNamed(["initContainers"], names: [SidecarNames.proxyContainer, SidecarNames.initContainer], from: &spec, dropEmpty: true) || changed
+            changed = Self.removeNamed(["volumes"], names: SidecarNames.volumes, from: &spec, dropEmpty: true) || changed
+            object["spec"] = .object(spec)
+        }
+        if case .object(var metadata)? = object["metadata"] {
+            var metaChanged = false
+            if case .object(var annotations)? = metadata["annotations"] {
+                let before = annotations.count
+                annotations[SidecarNames.injectStatusAnnotation] = nil
+                annotations[SidecarNames.proxyVersionAnnotation] = nil
+                if annotations[AnnotationKey.inject.rawValue] == .string("enabled") {
+                    annotations[AnnotationKey.inject.rawValue] = nil
+                }
+                if annotations.count != before {
+                    metaChanged = true
+                    metadata["annotations"] = annotations.isEmpty ? nil : .object(annotations)
+                }
+            }
+            if case .object(var labels)? = metadata["labels"], labels[SidecarNames.controlPlaneNamespaceLabel] != nil {
+                labels[SidecarNames.controlPlaneNamespaceLabel] = nil
+                metaChanged = true
+                metadata["labels"] = labels.isEmpty ? nil : .object(labels)
+            }
+            if metaChanged {
+                changed = true
+                object["metadata"] = metadata.isEmpty ? nil : .object(metadata)
+            }
+        }
+        return (.object(object), changed)
+    }
+
+    private static func removeNamed(_ path: [String], names: Set<String>, from spec: inout JSONObject, dropEmpty: Bool) -> Bool {
+        guard let key = path.first, case .array(let items)? = spec[key] else { return false }
+        let kept = items.filter { item in
+            guard let name = item["name"]?.stringValue else { return true }
+            return !names.contains(name)
+        }
+        guard kept.count != items.count else { return false }
+        spec[key] = kept.isEmpty && dropEmpty ? nil : .array(kept)
+        return true
+    }
+}
+
+/// The rule that Strategy A (namespace-wide) and Strategy B (per service) are never both on: `lattice install` and the
+/// chart render call ``validate(injectNamespace:perService:)`` before writing anything.
+public enum InjectionStrategyCheck {
+    /// The values keys of per-service flags: Lattice's and the runbook's spelling.
+    public static let perServicePrefixes = ["global.serviceMesh.inject.", "global.serviceMesh.linkerdInject."]
+
+    /// - Parameters:
+    ///   - injectNamespace: the `injectNamespace` value.
+    ///   - perService: each per-service flag by its full values key (`global.serviceMesh.inject.trino`,
+    ///     `global.serviceMesh.linkerdInject.trino`) and its value.
+    /// - Throws: ``InjectionStrategyConflict`` naming every per-service key set to `true` when `injectNamespace` is.
+    public static func validate(injectNamespace: Bool, perService: [String: Bool]) throws(InjectionStrategyConflict) {
+        guard injectNamespace else { return }
+        let conflicting = perService.filter(\.value).keys.sorted()
+        guard !conflicting.isEmpty else { return }
+        throw InjectionStrategyConflict(perServiceKeys: conflicting)
+    }
+}
+
+/// `injectNamespace: true` together with per-service flags set to `true`.
+public struct InjectionStrategyConflict: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The per-service keys set to `true`, sorted.
+    public let perServiceKeys: [String]
+
+    public var description: String {
+        "injectNamespace=true and per-service injection (\(self.perServiceKeys.map { "\($0)=true" }.joined(separator: ", "))) "
+            + "are both on; use one strategy: to move to namespace-wide injection, set those keys to false (or remove them) "
+            + "in the same upgrade that sets injectNamespace=true; to stay per service, set injectNamespace=false"
+    }
+}
