@@ -173,10 +173,15 @@ public struct PodInjector: Sendable {
     /// The operations, relative to the pod's root, each on a path that exists or that the operation creates.
     func patch(for view: PodView, settings: PodSettings, namespace: NamespaceContext) -> JSONPatch {
         var ops: [JSONPatchOperation] = []
-        let annotations: [(String, String)] = [
+        var annotations: [(String, String)] = [
             (SidecarNames.injectStatusAnnotation, SidecarNames.injectStatusInjected),
             (SidecarNames.proxyVersionAnnotation, LatticeVersion.current),
         ]
+        if !self.nativeSidecar, view.annotations[SidecarNames.defaultContainerAnnotation] == nil,
+            let app = view.containers.first?["name"]?.stringValue
+        {
+            annotations.append((SidecarNames.defaultContainerAnnotation, app))
+        }
         let labels: [(String, String)] = [(SidecarNames.controlPlaneNamespaceLabel, self.config.controller.namespace)]
         func object(_ pairs: [(String, String)]) -> JSONValue {
             .object(JSONObject(pairs.map { JSONObject.Member(key: $0.0, value: .string($0.1)) }))

@@ -28,6 +28,9 @@ public enum SidecarNames {
     public static let injectStatusInjected = "injected"
     public static let proxyVersionAnnotation = "lattice.io/proxy-version"
     public static let controlPlaneNamespaceLabel = "lattice.io/control-plane-ns"
+    /// kubectl's default container for `logs`/`exec`: set to the app's first container when a classic proxy goes
+    /// first (and the pod names none), so `kubectl logs POD` keeps showing the app.
+    public static let defaultContainerAnnotation = "kubectl.kubernetes.io/default-container"
 
     /// Pod Security admission's namespace label; `baseline` and `restricted` forbid NET_ADMIN.
     public static let podSecurityEnforceLabel = "pod-security.kubernetes.io/enforce"

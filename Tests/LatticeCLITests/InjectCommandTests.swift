@@ -1,6 +1,8 @@
 import ArgumentParser
+import Foundation
 import LatticeCLI
 import LatticeInjector
+import LatticeTestSupport
 import Testing
 
 /// `lattice inject` / `lattice uninject`, parsed as the CLI parses them and run against in-memory inputs.
@@ -205,5 +207,36 @@ import Testing
     @Test func configAndNativeSidecarNeedManual() {
         #expect(throws: (any Error).self) { try LatticeCommand.parseAsRoot(["inject", "--native-sidecar", "-"]) }
         #expect(throws: (any Error).self) { try LatticeCommand.parseAsRoot(["inject", "--config", "c.yaml", "-"]) }
+    }
+}
+
+/// The real `lattice` binary: standard input in, YAML on stdout, reports on stderr, a non-zero exit and no output on
+/// bad input.
+@Suite struct InjectBinaryTests {
+    static func lattice(_ arguments: String, stdin text: String) throws -> ProcessRunner.Result {
+        let binary = ProcessRunner.executable("lattice")
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "\(binary) is not built")
+        let directory = try TestFiles.makeDirectory("lattice-inject")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try TestFiles.write(text, to: "\(directory)/in.yaml")
+        return try ProcessRunner.run("/bin/sh", ["-c", "exec '\(binary)' \(arguments) < '\(directory)/in.yaml'"])
+    }
+
+    @Test func injectReadsStandardInputAndUninjectUndoesIt() throws {
+        let injected = try Self.lattice("inject --manual -", stdin: InjectCommandTests.stream)
+        #expect(injected.status == 0, "\(injected.stderr)")
+        #expect(injected.stderr.contains("deployment/web injected"))
+        #expect(injected.stderr.contains("pod/debug skipped: the pod uses hostNetwork"))
+        #expect(injected.stdout.hasPrefix(InjectCommandTests.configMap))
+        let uninjected = try Self.lattice("uninject -", stdin: injected.stdout)
+        #expect(uninjected.status == 0, "\(uninjected.stderr)")
+        #expect(try InjectCommandTests.objects(uninjected.stdout) == (try InjectCommandTests.objects(InjectCommandTests.stream)))
+    }
+
+    @Test func badInputExitsNonZeroAndWritesNothing() throws {
+        let result = try Self.lattice("inject -", stdin: InjectCommandTests.deployment + "---\n- not an object\n")
+        #expect(result.status != 0)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.contains("standard input, document 2: the document is a list, not a Kubernetes object; nothing was written"))
     }
 }
