@@ -1,6 +1,8 @@
 /// A JSON value that keeps what Kubernetes objects need kept: the order of an object's keys (so a manifest comes back
 /// in the order it was written) and integers exactly (`Int64`, never a `Double`).
 ///
+/// Equality is exact: same values and the same key order (what "the same manifest" means to a reviewer).
+///
 /// Why not `Codable` or `JSONSerialization`: both lose key order, and `JSONSerialization` turns `1` into a
 /// number that may come back as `1.0` or `true`. Patches and re-emitted manifests must say exactly what the input said.
 public enum JSONValue: Sendable, Hashable {

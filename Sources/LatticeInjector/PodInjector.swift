@@ -6,7 +6,8 @@ import LatticeModel
 ///
 /// The rules, in order (the first that applies decides):
 /// 1. an object that is not a Pod (`kind` set to something else) is skipped;
-/// 2. a pod with `lattice-proxy` already (in `containers` or `initContainers`) is skipped, so re-admission is a no-op;
+/// 2. a pod with `lattice-proxy` (or `lattice-init`) already, in `containers` or `initContainers`, is skipped, so
+///    re-admission is a no-op;
 /// 3. a pod with a Linkerd proxy (`linkerd-proxy`, or `linkerd.io/proxy-version`) is skipped: never two meshes;
 /// 4. selection: the pod's `lattice.io/inject` (`enabled`/`disabled`) wins; else the namespace's; else the mesh config's
 ///    `inject.namespaces` (Strategy A); else an `inject.services` selector matching the pod's labels (Strategy B);
@@ -78,6 +79,12 @@ public struct PodInjector: Sendable {
         }
         if view.hasContainer(named: SidecarNames.proxyContainer) {
             return skip(.alreadyInjected, "the pod already has a \(SidecarNames.proxyContainer) container; nothing to do")
+        }
+        if view.hasContainer(named: SidecarNames.initContainer) {
+            return skip(
+                .alreadyInjected,
+                "the pod has a \(SidecarNames.initContainer) container but no \(SidecarNames.proxyContainer): a partial injection; run lattice uninject on its manifest (or remove that container) and recreate it"
+            )
         }
         if view.hasContainer(named: SidecarNames.linkerdProxyContainer)
             || view.annotations[SidecarNames.linkerdProxyVersionAnnotation] != nil

@@ -237,3 +237,14 @@ import Testing
         }
     }
 }
+
+@Suite struct PartialInjectionTests {
+    @Test func aPodWithLatticeInitButNoProxyIsNotInjectedAgain() throws {
+        let pod = #"{"spec":{"initContainers":[{"name":"lattice-init"}],"containers":[{"name":"app"}]}}"#
+        let admission = try PodInjector(config: MeshConfig(), nativeSidecar: true)
+            .admissionPatch(forPodJSON: Array(pod.utf8), namespace: NamespaceContext(name: "a", annotations: ["lattice.io/inject": "enabled"]))
+        #expect(admission.patch == nil)
+        #expect(admission.report.reason.code == .alreadyInjected)
+        #expect(admission.report.reason.message.contains("partial injection"))
+    }
+}
