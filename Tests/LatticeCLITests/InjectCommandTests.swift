@@ -179,6 +179,17 @@ import Testing
         #expect(again.reports.contains("already has a lattice-proxy container"))
     }
 
+    @Test func anUnusableConfigFileIsRefusedNamingTheKey() throws {
+        #expect(throws: CLIError.self) {
+            try Self.run(["inject", "--manual", "--config", "m.yaml", "-"], inputs: ["-": Self.deployment, "m.yaml": "proxy: {uid: 0}"])
+        }
+        do {
+            _ = try Self.run(["inject", "--manual", "--config", "m.yaml", "-"], inputs: ["-": Self.deployment, "m.yaml": "proxy: {uid: 0}"])
+        } catch {
+            #expect("\(error)".hasPrefix("--config m.yaml: proxy.uid 0 must be a non-root UID"))
+        }
+    }
+
     @Test func severalFilesAreJoinedAsOneStream() throws {
         let result = try Self.run(["inject", "a.yaml", "b.yaml"], inputs: ["a.yaml": Self.configMap, "b.yaml": Self.deployment])
         #expect(try Self.objects(result.output).count == 2)

@@ -55,6 +55,10 @@ public struct InjectCommand: ParsableCommand {
                 } catch {
                     throw CLIError("--config \(path): not a mesh config: \(error)")
                 }
+                let problems = mesh.problems
+                if !problems.isEmpty {
+                    throw CLIError("--config \(path): \(problems.joined(separator: "; "))")
+                }
             }
             let native = self.nativeSidecar || mesh.proxy.nativeSidecar.isNative(clusterSupportsNativeSidecars: false)
             operation = .manual(PodInjector(config: mesh, nativeSidecar: native))
