@@ -131,7 +131,12 @@ extension JSONValue {
         case .double(let d):
             if d.isNaN { return ".nan" }
             if d.isInfinite { return d < 0 ? "-.inf" : ".inf" }
-            return "\(d)"
+            // YAML 1.1 reads an exponent without a dot (`1e-07`) as a string: write `1.0e-07`.
+            var text = "\(d)"
+            if !text.contains("."), let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+                text.insert(contentsOf: ".0", at: e)
+            }
+            return text
         case .string(let s):
             if Self.isSafePlain(s) { return s }
             var bytes: [UInt8] = []

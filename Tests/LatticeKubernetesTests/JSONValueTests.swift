@@ -132,7 +132,7 @@ import Testing
 
     @Test func nestedStructuresRoundTrip() throws {
         let value = try JSONValue.parse(
-            #"{"a":[{"b":1,"c":[{"d":[]},{}]},[1,[2,3]],"x"],"e":{},"f":{"g":{"h":-7}},"i":[[]]}"#
+            #"{"a":[{"b":1,"c":[{"d":[]},{}]},[1,[2,3]],"x"],"e":{},"f":{"g":{"h":-7}},"i":[[]],"n":[1e-7,1e20,0.1,-2.5]}"#
         )
         #expect(try JSONValue.parseYAML(value.yamlText) == value)
     }
