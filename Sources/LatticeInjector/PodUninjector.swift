@@ -13,9 +13,9 @@ public enum PodUninjector {
         let classicProxyFirst = pod.value(at: ["spec", "containers"])?.arrayValue?.first?["name"]?.stringValue == SidecarNames.proxyContainer
         let appContainer = pod.value(at: ["spec", "containers"])?.arrayValue?.dropFirst().first?["name"]
         if case .object(var spec)? = object["spec"] {
-            changed = Self.removeNamed(["containers"], names: [SidecarNames.proxyContainer], from: &spec, dropEmpty: false) || changed
-            changed = Self.removeNamed(["initContainers"], names: [SidecarNames.proxyContainer, SidecarNames.initContainer], from: &spec, dropEmpty: true) || changed
-            changed = Self.removeNamed(["volumes"], names: SidecarNames.volumes, from: &spec, dropEmpty: true) || changed
+            changed = Self.removeNamed("containers", names: [SidecarNames.proxyContainer], from: &spec, dropEmpty: false) || changed
+            changed = Self.removeNamed("initContainers", names: [SidecarNames.proxyContainer, SidecarNames.initContainer], from: &spec, dropEmpty: true) || changed
+            changed = Self.removeNamed("volumes", names: SidecarNames.volumes, from: &spec, dropEmpty: true) || changed
             object["spec"] = .object(spec)
         }
         if case .object(var metadata)? = object["metadata"] {
@@ -48,8 +48,9 @@ public enum PodUninjector {
         return (.object(object), changed)
     }
 
-    private static func removeNamed(_ path: [String], names: Set<String>, from spec: inout JSONObject, dropEmpty: Bool) -> Bool {
-        guard let key = path.first, case .array(let items)? = spec[key] else { return false }
+    /// Removes the items of the list `key` whose `name` is one of `names`; true when any was.
+    private static func removeNamed(_ key: String, names: Set<String>, from spec: inout JSONObject, dropEmpty: Bool) -> Bool {
+        guard case .array(let items)? = spec[key] else { return false }
         let kept = items.filter { item in
             guard let name = item["name"]?.stringValue else { return true }
             return !names.contains(name)
@@ -57,36 +58,5 @@ public enum PodUninjector {
         guard kept.count != items.count else { return false }
         spec[key] = kept.isEmpty && dropEmpty ? nil : .array(kept)
         return true
-    }
-}
-
-/// The rule that Strategy A (namespace-wide) and Strategy B (per service) are never both on: `lattice install` and the
-/// chart render call ``validate(injectNamespace:perService:)`` before writing anything.
-public enum InjectionStrategyCheck {
-    /// The values keys of per-service flags: Lattice's and the runbook's spelling.
-    public static let perServicePrefixes = ["global.serviceMesh.inject.", "global.serviceMesh.linkerdInject."]
-
-    /// - Parameters:
-    ///   - injectNamespace: the `injectNamespace` value.
-    ///   - perService: each per-service flag by its full values key (`global.serviceMesh.inject.trino`,
-    ///     `global.serviceMesh.linkerdInject.trino`) and its value.
-    /// - Throws: ``InjectionStrategyConflict`` naming every per-service key set to `true` when `injectNamespace` is.
-    public static func validate(injectNamespace: Bool, perService: [String: Bool]) throws(InjectionStrategyConflict) {
-        guard injectNamespace else { return }
-        let conflicting = perService.filter(\.value).keys.sorted()
-        guard !conflicting.isEmpty else { return }
-        throw InjectionStrategyConflict(perServiceKeys: conflicting)
-    }
-}
-
-/// `injectNamespace: true` together with per-service flags set to `true`.
-public struct InjectionStrategyConflict: Error, Hashable, Sendable, CustomStringConvertible {
-    /// The per-service keys set to `true`, sorted.
-    public let perServiceKeys: [String]
-
-    public var description: String {
-        "injectNamespace=true and per-service injection (\(self.perServiceKeys.map { "\($0)=true" }.joined(separator: ", "))) "
-            + "are both on; use one strategy: to move to namespace-wide injection, set those keys to false (or remove them) "
-            + "in the same upgrade that sets injectNamespace=true; to stay per service, set injectNamespace=false"
     }
 }
