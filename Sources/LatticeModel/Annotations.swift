@@ -11,6 +11,11 @@ public enum AnnotationKey: String, CaseIterable, Sendable {
     case skipOutboundPorts = "config.lattice.io/skip-outbound-ports"
     case skipSubnets = "config.lattice.io/skip-subnets"
     case proxyLogLevel = "config.lattice.io/proxy-log-level"
+    /// The proxy container's resources (Kubernetes quantities), overriding the mesh config's defaults.
+    case proxyCPURequest = "config.lattice.io/proxy-cpu-request"
+    case proxyCPULimit = "config.lattice.io/proxy-cpu-limit"
+    case proxyMemoryRequest = "config.lattice.io/proxy-memory-request"
+    case proxyMemoryLimit = "config.lattice.io/proxy-memory-limit"
 
     /// The runbook's (Linkerd's) spelling of the same key.
     public var linkerdAlias: String {

@@ -17,6 +17,9 @@ public enum ProxyMain {
             }
             pointer += 1
         }
+        if CommandLine.arguments.dropFirst().first == "await-ready" {
+            exit(AwaitReady.run(environment: environment))
+        }
         let config: ProxyConfig
         do {
             config = try ProxyConfig(environment: environment)

@@ -28,3 +28,35 @@ import Yams
         #expect(try YAMLDecoder().decode(MeshConfig.self, from: "{}") == MeshConfig())
     }
 }
+
+@Suite struct MeshConfigValidationTests {
+    @Test func theDefaultsHaveNoProblems() {
+        #expect(MeshConfig().problems.isEmpty)
+    }
+
+    @Test func everyUnusableValueIsNamed() throws {
+        let yaml = """
+            proxy:
+              uid: 0
+              adminPort: 4143
+              logLevel: loud
+              opaquePorts: "3306,mysql"
+              resources: {memoryLimit: lots}
+            defaultInboundPolicy: allow-all
+            clusterNetworks: [10.0.0.0/8, cluster]
+            controller: {address: nowhere}
+            inject:
+              services: [{name: trino, matchLabels: {}}]
+            """
+        let problems = try YAMLDecoder().decode(MeshConfig.self, from: yaml).problems
+        let expected = [
+            "proxy.inboundPort, outboundPort and adminPort must differ", "proxy.uid 0", "proxy.logLevel 'loud'",
+            "proxy.opaquePorts: 'mysql'", "proxy.resources.memoryLimit 'lots'", "defaultInboundPolicy 'allow-all'",
+            "clusterNetworks: 'cluster'", "controller.address 'nowhere'", "inject.services 'trino' has no matchLabels",
+        ]
+        for prefix in expected {
+            #expect(problems.contains { $0.hasPrefix(prefix) }, "\(prefix) not in \(problems)")
+        }
+        #expect(problems.count == expected.count, "\(problems)")
+    }
+}
