@@ -91,3 +91,23 @@ import Testing
         #expect(try InstallValues.decode(tree).proxy.nativeSidecar == .true)
     }
 }
+
+@Suite struct UmbrellaValuesTests {
+    @Test func globalsOfAnUmbrellaChartAreLeftAlone() throws {
+        let values = try InstallFixture().values([
+            "global": ["domain": "akko.example", "serviceMesh": ["linkerdInject": ["aden": false], "mode": "sidecar"]],
+        ])
+        #expect(values.injection.linkerdInject == [.init(name: "aden", isOn: false)])
+        let injection = try MeshInjectionRenderer(release: "akko", namespace: "akko").render([
+            "enabled": true, "global": ["storageClass": "fast"],
+        ])
+        #expect(injection.count == 1)
+    }
+
+    @Test func aFlagThatIsNotABooleanIsRefused() throws {
+        let error = #expect(throws: ManifestsError.self) {
+            try InstallFixture().values(["global": ["serviceMesh": ["inject": ["aden": "yes"]]]])
+        }
+        #expect(error?.reason.contains("global.serviceMesh.inject.aden") == true)
+    }
+}

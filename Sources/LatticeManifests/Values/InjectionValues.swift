@@ -7,6 +7,10 @@ public struct InjectionValues: Sendable, Equatable {
     public struct Flag: Sendable, Equatable {
         public let name: String
         public let isOn: Bool
+        public init(name: String, isOn: Bool) {
+            self.name = name
+            self.isOn = isOn
+        }
     }
 
     public var injectNamespace: Bool
