@@ -5,6 +5,7 @@
   chart-tool.py normalize MANIFESTS_YAML                              -> the same normal form for lattice install
   chart-tool.py lint CHART_DIR VALUES_JSON                            -> Helm's lint report; exit 1 on errors
   chart-tool.py validate MANIFESTS_YAML --kubernetes-version 1.27.0   -> kubernetes-validate (strict) per object
+  chart-tool.py strvals EXPRESSIONS_JSON                              -> Helm's own --set parse of each expression
 
 Normal form: a JSON object keyed "Kind/namespace/name", each value the parsed object with null members dropped,
 the mesh-config ConfigMaps' config.yaml parsed, and the generated webhook credentials (the webhook Secret's data and
@@ -124,6 +125,19 @@ def command_validate(args):
     return 1 if result["failed"] else 0
 
 
+def command_strvals(args):
+    with open(args.expressions) as f:
+        expressions = json.load(f)
+    results = []
+    for expression in expressions:
+        try:
+            results.append({"parsed": helm.parse_set_string(expression)})
+        except helm.HelmError as error:
+            results.append({"error": str(error)})
+    print(json.dumps(results))
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -145,6 +159,9 @@ def main():
     validate.add_argument("manifests")
     validate.add_argument("--kubernetes-version", default="1.27.0")
     validate.set_defaults(run=command_validate)
+    strvals = sub.add_parser("strvals")
+    strvals.add_argument("expressions")
+    strvals.set_defaults(run=command_strvals)
     args = parser.parse_args()
     sys.exit(args.run(args))
 

@@ -75,8 +75,8 @@ public enum SetArgument {
 
     private static func listOrScalar(_ raw: String, _ scalar: (String) -> ValueTree) -> ValueTree {
         if raw.hasPrefix("{"), raw.hasSuffix("}"), raw.count >= 2 {
+            // As Helm: `{}` is a list of one empty string, not an empty list.
             let inner = raw.dropFirst().dropLast()
-            if inner.isEmpty { return .array([]) }
             return .array(self.splitUnescaped(String(inner), on: ",").map { scalar(self.unescape($0)) })
         }
         return scalar(self.unescape(raw))
