@@ -167,6 +167,14 @@ import Testing
         #expect(try block("lattice-control-plane") == block("akko-mtls"))
     }
 
+    @Test func withoutThePythonPackagesTheToolSaysWhatToInstall() throws {
+        // -S: no site-packages, as on a machine where they were never installed.
+        let python = try #require(ProcessRunner.which("python3"))
+        let result = try ProcessRunner.run(python, ["-S", Repository.path("scripts/chart-tool.py"), "lint", "chart", "values"])
+        #expect(result.status == 4)
+        #expect(result.stderr.contains("pip install kubernetes-validate helm-python-sdk"))
+    }
+
     // MARK: - Lint and schemas
 
     @Test func bothChartsLintStrictly() async throws {
