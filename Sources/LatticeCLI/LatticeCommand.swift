@@ -5,7 +5,7 @@ public struct LatticeCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "lattice",
         abstract: "Lattice: mutual TLS for every pod-to-pod call.",
-        subcommands: [CertsCommand.self, IdentityCommand.self, DemoCommand.self, CheckCommand.self, StatCommand.self, EdgesCommand.self, TapCommand.self, SampleAppCommand.self, InjectCommand.self, UninjectCommand.self]
+        subcommands: [CertsCommand.self, InstallCommand.self, IdentityCommand.self, DemoCommand.self, CheckCommand.self, StatCommand.self, EdgesCommand.self, TapCommand.self, SampleAppCommand.self, InjectCommand.self, UninjectCommand.self]
     )
 
     public init() {}

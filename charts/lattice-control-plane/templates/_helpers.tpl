@@ -1,0 +1,79 @@
+{{/*
+Shared pieces. Every object here has a twin in Sources/LatticeManifests/Render (ControlPlaneRenderer): change both
+in the same commit; ChartParityTests renders this chart and `lattice install` with the same values and compares.
+*/}}
+
+{{- define "lattice.commonLabels" -}}
+app.kubernetes.io/part-of: lattice
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end -}}
+
+{{- define "lattice.controllerLabels" -}}
+app.kubernetes.io/name: lattice-controller
+app.kubernetes.io/component: controller
+{{ include "lattice.commonLabels" . }}
+{{- end -}}
+
+{{- define "lattice.selectorLabels" -}}
+app.kubernetes.io/name: lattice-controller
+app.kubernetes.io/part-of: lattice
+{{- end -}}
+
+{{/* Kubernetes resources from {requests: {cpu, memory}, limits: {cpu, memory}}, leaving out empty ones. */}}
+{{- define "lattice.resources" -}}
+{{- $out := dict -}}
+{{- range $group := list "limits" "requests" -}}
+{{- $in := index $ $group | default dict -}}
+{{- $g := dict -}}
+{{- range $name := list "cpu" "memory" -}}
+{{- $v := index $in $name | default "" | toString -}}
+{{- if $v }}{{ $_ := set $g $name $v }}{{ end -}}
+{{- end -}}
+{{- if $g }}{{ $_ := set $out $group $g }}{{ end -}}
+{{- end -}}
+{{- if $out }}{{ toYaml $out }}{{ end -}}
+{{- end -}}
+
+{{/*
+The injection selection (MeshConfig's inject: section) from the runbook's flags, with the "never both" check.
+Argument: dict "injectNamespace" "inject" "linkerdInject" "selectors" "namespace" "release" "namespaceKey".
+The same template is in charts/akko-mtls; LatticeManifests' InjectionValues and InjectionStrategyCheck are its twin.
+*/}}
+{{- define "lattice.injection" -}}
+{{- $on := list -}}
+{{- $sets := list -}}
+{{- $enabled := dict -}}
+{{- range $spelling := list "inject" "linkerdInject" -}}
+{{- $flags := index $ $spelling | default dict -}}
+{{- range $name := keys $flags | sortAlpha -}}
+{{- if eq (toString (index $flags $name)) "true" -}}
+{{- $key := printf "global.serviceMesh.%s.%s" $spelling $name -}}
+{{- $on = append $on $key -}}
+{{- $sets = append $sets (printf "--set %s=false" $key) -}}
+{{- $_ := set $enabled $name true -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $injectNamespace := eq (toString .injectNamespace) "true" -}}
+{{- if and $injectNamespace $on -}}
+{{- fail (printf "injectNamespace: true and per-service injection (%s) are both on; pick one strategy, never both. To move to namespace-wide injection, turn the per-service flags off in the same upgrade: %s" (join ", " $on) (join " " $sets)) -}}
+{{- end -}}
+{{- $namespaces := list -}}
+{{- $services := list -}}
+{{- if or $injectNamespace $enabled -}}
+{{- if not .namespace -}}
+{{- fail (printf "%s is empty: name the application namespace the injection flags apply to (e.g. --set %s=akko)" .namespaceKey .namespaceKey) -}}
+{{- end -}}
+{{- if $injectNamespace -}}
+{{- $namespaces = list .namespace -}}
+{{- else -}}
+{{- $selectors := .selectors | default dict -}}
+{{- $release := .release | default .namespace -}}
+{{- range $name := keys $enabled | sortAlpha -}}
+{{- $labels := index $selectors $name | default (dict "app.kubernetes.io/name" (printf "%s-%s" $release $name)) -}}
+{{- $services = append $services (dict "name" $name "namespace" $.namespace "matchLabels" $labels) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml (dict "namespaces" $namespaces "services" $services) -}}
+{{- end -}}
