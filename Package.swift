@@ -69,7 +69,10 @@ let package = Package(
         ),
         .target(
             name: "LatticeManifests",
-            dependencies: ["LatticeModel", "LatticeIdentity", "LatticeInjector", .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                "LatticeModel", "LatticeIdentity", "LatticeInjector", .product(name: "Yams", package: "Yams"),
+                .product(name: "X509", package: "swift-certificates"), .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -148,6 +151,9 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOCertificateReloading", package: "swift-nio-extras"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -175,7 +181,7 @@ let package = Package(
         .target(
             name: "LatticeCLI",
             dependencies: [
-                "LatticeModel", "LatticeIdentity", "LatticeAPI", "LatticeCommandLine", "LatticeInjector", "LatticeManifests",
+                "LatticeModel", "LatticeIdentity", "LatticeAPI", "LatticeCommandLine", "LatticeInjector", "LatticeManifests", "LatticeKube",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -194,7 +200,12 @@ let package = Package(
             name: "LatticeBench",
             dependencies: [
                 "LatticeController", "LatticeIdentity", "LatticeAPI", "LatticeModel", "LatticeObservability",
-                "LatticeCommandLine",
+                "LatticeCommandLine", "LatticeInjector",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -276,13 +287,16 @@ let package = Package(
             name: "LatticeControllerTests",
             dependencies: [
                 "LatticeController", "LatticeDiscovery", "LatticePolicy", "LatticeTestSupport", "LatticeObservability", "LatticeKube", "LatticeIdentity",
+                "LatticeInjector",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LatticeCLITests",
-            dependencies: ["LatticeCLI", "LatticeTestSupport"],
+            dependencies: ["LatticeCLI", "LatticeTestSupport", "LatticeInjector", "LatticeManifests", "LatticeIdentity"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

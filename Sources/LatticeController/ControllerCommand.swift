@@ -3,6 +3,8 @@ import FoundationEssentials
 import LatticeAdmin
 import LatticeDiscovery
 import LatticeIdentity
+import LatticeInjector
+import LatticeKube
 import LatticeKubeDiscovery
 import LatticeModel
 import LatticeObservability
@@ -81,6 +83,15 @@ public struct ControllerCommand: AsyncParsableCommand {
     @Option(help: "DNS suffix of service names (NAME.NS.svc.<cluster-domain>).")
     var clusterDomain: String = "cluster.local"
 
+    @Option(help: "Address of the injector's admission webhook (HTTPS, POST /inject); no webhook when absent.")
+    var webhookAddr: String?
+
+    @Option(help: "Directory of the webhook's serving certificate (tls.crt, tls.key: the mounted Secret), reloaded on change.")
+    var webhookTlsDir: String?
+
+    @Option(help: "Mesh configuration (config.yaml of the lattice-config ConfigMap, mounted): proxy image, resources, opt-in selections.")
+    var meshConfig: String?
+
     @Option(help: "Write the bound addresses as JSON to this file once listening.")
     var addressesFile: String?
 
@@ -132,6 +143,21 @@ public struct ControllerCommand: AsyncParsableCommand {
         _ = try Self.parseDuration(self.reloadInterval, flag: "--reload-interval")
         _ = try Self.parseAddress(self.identityAddr, flag: "--identity-addr")
         _ = try Self.parseAddress(self.adminAddr, flag: "--admin-addr")
+        if let webhookAddr = self.webhookAddr {
+            _ = try Self.parseAddress(webhookAddr, flag: "--webhook-addr")
+            guard self.webhookTlsDir != nil else {
+                throw ValidationError("--webhook-addr needs --webhook-tls-dir DIR holding the webhook's tls.crt and tls.key")
+            }
+        } else if self.webhookTlsDir != nil {
+            throw ValidationError("--webhook-tls-dir only applies with --webhook-addr")
+        }
+        if let meshConfig = self.meshConfig {
+            do {
+                _ = try MeshConfigService.read(meshConfig)
+            } catch {
+                throw ValidationError("--mesh-config \(error)")
+            }
+        }
         guard Logger.Level(rawValue: self.logLevel) != nil else {
             throw ValidationError("--log-level '\(self.logLevel)' is not one of trace, debug, info, notice, warning, error")
         }
@@ -239,9 +265,97 @@ public struct ControllerCommand: AsyncParsableCommand {
             logger: logger,
             onShutdown: { discovery.close() }
         )
+        var webhookServer: AdmissionWebhookServer?
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: adminServer), .init(service: reload),
         ]
+        let kubernetesBackend = kubernetesClient.map { client in
+            KubernetesDiscoveryBackend(
+                api: client,
+                logger: logger,
+                publish: { snapshot in
+                    if discovery.publish(snapshot) { discoveryMetrics.snapshots.increment() }
+                }
+            )
+        }
+        if let webhookAddr = self.webhookAddr, let tlsDirectory = self.webhookTlsDir {
+            let meshConfig: MeshConfigService
+            do {
+                meshConfig = try MeshConfigService(
+                    path: self.meshConfig,
+                    api: kubernetesClient,
+                    interval: .seconds(5),
+                    logger: logger
+                )
+            } catch {
+                throw ValidationError("--mesh-config \(error)")
+            }
+            let supportsNativeSidecars = await Self.clusterSupportsNativeSidecars(kubernetesClient, logger: logger)
+            let mutator = InjectorPodMutator(
+                config: { meshConfig.current },
+                nativeSidecar: { config in
+                    switch config.proxy.nativeSidecar {
+                    case .true: true
+                    case .false: false
+                    case .auto: supportsNativeSidecars
+                    }
+                },
+                namespaces: { name in
+                    if let backend = kubernetesBackend {
+                        guard let namespace = backend.currentState.namespaces.objects[name] else { return nil }
+                        return NamespaceContext(
+                            name: name,
+                            annotations: namespace.metadata.annotations ?? [:],
+                            labels: namespace.metadata.labels ?? [:]
+                        )
+                    }
+                    let annotations = discovery.current?.snapshot.namespaceAnnotations[name] ?? [:]
+                    return NamespaceContext(name: name, annotations: annotations, labels: [:])
+                },
+                anchorsDigest: { store.issuer?.anchors.digest }
+            )
+            let address = try Self.parseAddress(webhookAddr, flag: "--webhook-addr")
+            let webhook: AdmissionWebhookServer
+            do {
+                webhook = try AdmissionWebhookServer(
+                    host: address.host,
+                    port: address.port,
+                    certificatePath: tlsDirectory + "/" + WellKnown.secretCertificateFile,
+                    keyPath: tlsDirectory + "/" + WellKnown.secretKeyFile,
+                    reloadInterval: try Self.parseDuration(self.reloadInterval, flag: "--reload-interval"),
+                    responder: AdmissionResponder(mutator: mutator, metrics: WebhookMetrics(factory: registry.factory), logger: logger),
+                    logger: logger
+                )
+            } catch {
+                throw ValidationError(
+                    "--webhook-tls-dir \(tlsDirectory): cannot load tls.crt and tls.key (\(error)); "
+                        + "mount the webhook's serving Secret there"
+                )
+            }
+            services.append(.init(service: meshConfig))
+            services.append(.init(service: webhook))
+            if let kubernetesClient, let kubernetesBackend {
+                services.append(
+                    .init(
+                        service: TrustRootsDistributor(
+                            store: kubernetesClient,
+                            namespaces: {
+                                let state = kubernetesBackend.currentState
+                                guard state.hasSynced else { return nil }
+                                return state.namespaces.objects.values.compactMap { namespace in
+                                    namespace.metadata.name.map { ($0, namespace.metadata.labels ?? [:]) }
+                                }
+                            },
+                            anchors: { store.issuer?.anchors },
+                            controlPlaneNamespace: self.controlPlaneNamespace,
+                            interval: .seconds(10),
+                            logger: logger
+                        )
+                    )
+                )
+            }
+            webhookServer = webhook
+        }
         if let path = self.registry {
             services.append(
                 .init(
@@ -254,27 +368,17 @@ public struct ControllerCommand: AsyncParsableCommand {
                     )
                 )
             )
-        } else if let kubernetesClient {
-            services.append(
-                .init(
-                    service: KubernetesDiscoveryService(
-                        backend: KubernetesDiscoveryBackend(
-                            api: kubernetesClient,
-                            logger: logger,
-                            publish: { snapshot in
-                                if discovery.publish(snapshot) { discoveryMetrics.snapshots.increment() }
-                            }
-                        )
-                    )
-                )
-            )
+        } else if let kubernetesBackend {
+            services.append(.init(service: KubernetesDiscoveryService(backend: kubernetesBackend)))
         } else {
             logger.notice("no --registry: destination answers every address 'not meshed' and policy 'unknown'")
             discovery.publish(.empty)
         }
         services.append(.init(service: identityServer))
         if let addressesFile = self.addressesFile {
-            services.append(.init(service: AddressesFileService(path: addressesFile, admin: adminServer, identity: identityServer)))
+            services.append(
+                .init(service: AddressesFileService(path: addressesFile, admin: adminServer, identity: identityServer, webhook: webhookServer))
+            )
         }
         let group = ServiceGroup(
             configuration: .init(
@@ -284,6 +388,20 @@ public struct ControllerCommand: AsyncParsableCommand {
             )
         )
         try await group.run()
+    }
+
+    /// Whether the API server is Kubernetes ≥ 1.29 (native sidecars), asked once at start; false in local mode or
+    /// when `/version` can't be read (the classic sidecar works everywhere).
+    static func clusterSupportsNativeSidecars(_ api: KubernetesClient?, logger: Logger) async -> Bool {
+        guard let api else { return false }
+        do {
+            let version = try await api.serverVersion()
+            logger.info("Kubernetes \(version)", metadata: ["lattice.native_sidecars": "\(version.isAtLeast(major: 1, minor: 29))"])
+            return version.isAtLeast(major: 1, minor: 29)
+        } catch {
+            logger.warning("cannot read the API server's /version; injecting classic sidecars", metadata: ["error.message": "\(error)"])
+            return false
+        }
     }
 
     func discoverySettings() throws -> DiscoverySettings {

@@ -1,4 +1,6 @@
+import Crypto
 import FoundationEssentials
+import SwiftASN1
 import X509
 
 /// The trust anchors a mesh accepts: one or more root certificates.
@@ -32,4 +34,23 @@ public struct TrustBundle: Sendable, Hashable {
     }
 
     public var pem: String { CertificateLoader.pem(self.anchors) }
+}
+
+extension TrustBundle {
+    /// SHA-256 over the anchors' DER, in order, as lowercase hex: the same bundle gives the same digest however its PEM
+    /// is laid out. The injector stamps it on each pod (`lattice.io/trust-anchors-sha256`) and `lattice check`
+    /// compares it with the bundle in force, to list the pods started before an anchor rotation.
+    public var digest: String {
+        var hash = SHA256()
+        for anchor in self.anchors {
+            var serializer = DER.Serializer()
+            // A parsed certificate always serializes back.
+            try? serializer.serialize(anchor)
+            hash.update(data: serializer.serializedBytes)
+        }
+        return hash.finalize().map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
 }

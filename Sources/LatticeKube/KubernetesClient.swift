@@ -72,6 +72,7 @@ public final class KubernetesClient: KubernetesAPI {
     enum Method: String {
         case get = "GET"
         case post = "POST"
+        case put = "PUT"
     }
 
     /// Sends a request and returns the whole body of a 2xx response.
@@ -125,6 +126,7 @@ public final class KubernetesClient: KubernetesAPI {
             switch method {
             case .get: request.method = .GET
             case .post: request.method = .POST
+            case .put: request.method = .PUT
             }
             request.headers.add(name: "Accept", value: "application/json")
             request.headers.add(name: "User-Agent", value: "lattice")

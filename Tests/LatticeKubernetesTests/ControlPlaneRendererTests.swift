@@ -113,7 +113,8 @@ import Yams
         let known: Set<String> = [
             "--kubernetes", "--issuer-dir", "--identity-addr", "--admin-addr", "--trust-domain",
             "--control-plane-namespace", "--cluster-domain", "--cluster-networks", "--default-inbound-policy",
-            "--leaf-lifetime", "--max-in-flight", "--per-peer-rate", "--log-level",
+            "--leaf-lifetime", "--max-in-flight", "--per-peer-rate", "--log-level", "--webhook-addr", "--webhook-tls-dir",
+            "--mesh-config",
         ]
         #expect(Set(flags) == known)
         #expect(args.contains(.string("--issuer-dir=\(ControlPlaneNames.issuerMountPath)")))

@@ -1,5 +1,6 @@
 import LatticeInjector
 import LatticeModel
+import LatticeTestSupport
 import Testing
 
 /// One admission: a pod as the API server sends it, its namespace, the mesh config, native or classic.

@@ -217,25 +217,6 @@ import Testing
         #expect(throws: PodTemplateError.self) { try (["kind": "Deployment", "spec": ["replicas": 1]] as JSONValue).podTemplate() }
         #expect(try (["kind": "ConfigMap", "data": ["a": "b"]] as JSONValue).podTemplate() == nil)
     }
-
-    @Test func bothStrategiesAtOnceAreRejectedNamingTheKeys() throws {
-        try InjectionStrategyCheck.validate(injectNamespace: true, perService: ["global.serviceMesh.inject.trino": false])
-        try InjectionStrategyCheck.validate(injectNamespace: false, perService: ["global.serviceMesh.inject.trino": true])
-        do {
-            try InjectionStrategyCheck.validate(
-                injectNamespace: true,
-                perService: [
-                    "global.serviceMesh.linkerdInject.trino": true, "global.serviceMesh.inject.aden": true,
-                    "global.serviceMesh.inject.opa": false,
-                ]
-            )
-            Issue.record("the conflict was accepted")
-        } catch {
-            #expect(error.perServiceKeys == ["global.serviceMesh.inject.aden", "global.serviceMesh.linkerdInject.trino"])
-            #expect(error.description.contains("global.serviceMesh.linkerdInject.trino=true"))
-            #expect(error.description.contains("in the same upgrade"))
-        }
-    }
 }
 
 @Suite struct PartialInjectionTests {

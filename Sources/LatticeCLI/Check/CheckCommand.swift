@@ -5,12 +5,13 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import LatticeAPI
 import LatticeIdentity
+import LatticeKube
 import LatticeModel
 import X509
 
 /// `lattice check`: the runbook's Step 5. Categories of checks, each a statement that holds or not, fatal or a
 /// warning, with a hint; a table or JSON; a non-zero exit when a fatal check fails. Local mode: the mesh `lattice
-/// demo` runs (its demo.json); the Kubernetes categories come with the Kubernetes surface.
+/// demo` runs (its demo.json); `--kubernetes`: the cluster of the current kubeconfig context.
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
@@ -22,14 +23,47 @@ struct CheckCommand: AsyncParsableCommand {
     @Option(help: "Warn when a certificate expires within this many days.")
     var expiryWarningDays: Int = 60
 
+    @Flag(help: "Check the mesh on a Kubernetes cluster (the current kubeconfig context, or --kubeconfig) instead of a local mesh.")
+    var kubernetes = false
+
+    @Option(help: "Kubeconfig for --kubernetes (default: $KUBECONFIG, then ~/.kube/config).")
+    var kubeconfig: String?
+
+    @Option(help: "Kubeconfig context for --kubernetes (default: the current one).")
+    var context: String?
+
+    @Option(help: "The control plane's namespace (with --kubernetes).")
+    var controlPlaneNamespace: String = "lattice"
+
     func validate() throws {
         guard self.expiryWarningDays >= 0 else { throw ValidationError("--expiry-warning-days must be 0 or more") }
+        if !self.kubernetes && (self.kubeconfig != nil || self.context != nil) {
+            throw ValidationError("--kubeconfig and --context only apply with --kubernetes")
+        }
     }
 
     func run() async throws {
-        let manifest = try self.mesh.manifest()
-        let checks = MeshChecks(manifest: manifest, warningWindow: TimeInterval(self.expiryWarningDays) * 86400)
-        let results = await checks.run()
+        let window = TimeInterval(self.expiryWarningDays) * 86400
+        let results: [CheckResult]
+        if self.kubernetes {
+            let config: KubernetesClientConfig
+            do {
+                config = try KubernetesClientConfig.kubeconfig(path: self.kubeconfig, context: self.context)
+            } catch {
+                throw ValidationError("cannot reach a cluster: \(error)")
+            }
+            let client = try KubernetesClient(config: config)
+            var names = KubernetesChecks.Names()
+            names.namespace = self.controlPlaneNamespace
+            results = await KubernetesChecks(reader: client, names: names, warningWindow: window, now: Date()).run()
+            try? await client.shutdown()
+        } else {
+            results = await MeshChecks(manifest: try self.mesh.manifest(), warningWindow: window).run()
+        }
+        try self.report(results)
+    }
+
+    func report(_ results: [CheckResult]) throws {
         if self.mesh.json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

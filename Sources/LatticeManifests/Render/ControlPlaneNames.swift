@@ -19,6 +19,8 @@ public enum ControlPlaneNames {
     /// Where the controller mounts its Secrets.
     public static let issuerMountPath = "/var/run/lattice/identity/issuer"
     public static let webhookMountPath = "/var/run/lattice/webhook"
+    /// Where the controller reads the `lattice-config` ConfigMap (`--mesh-config`).
+    public static let meshConfigMountPath = "/var/run/lattice/config"
     /// Labels and annotations the manifests use.
     public static let webhookOptOutLabel = "config.lattice.io/admission-webhooks"
     public static let webhookOptOutLabelLinkerd = "config.linkerd.io/admission-webhooks"

@@ -1,3 +1,4 @@
+import LatticeInjector
 import LatticeModel
 
 extension ControlPlaneRenderer {
@@ -54,6 +55,9 @@ extension ControlPlaneRenderer {
             "--max-in-flight=\(values.controller.maxInFlight)",
             "--per-peer-rate=\(ValueReader.format(values.controller.perPeerRate))",
             "--log-level=\(values.controller.logLevel)",
+            "--webhook-addr=0.0.0.0:\(ControlPlaneNames.webhookPort)",
+            "--webhook-tls-dir=\(ControlPlaneNames.webhookMountPath)",
+            "--mesh-config=\(ControlPlaneNames.meshConfigMountPath)/\(MeshConfig.configMapKey)",
         ]
     }
 
@@ -101,6 +105,7 @@ extension ControlPlaneRenderer {
                 [
                     ["name": "issuer", "mountPath": .string(ControlPlaneNames.issuerMountPath), "readOnly": true],
                     ["name": "webhook-tls", "mountPath": .string(ControlPlaneNames.webhookMountPath), "readOnly": true],
+                    ["name": "mesh-config", "mountPath": .string(ControlPlaneNames.meshConfigMountPath), "readOnly": true],
                 ]
             ),
         ])
@@ -138,6 +143,7 @@ extension ControlPlaneRenderer {
                 [
                     ["name": "issuer", "secret": ["secretName": .string(ControlPlaneNames.issuerSecret)]],
                     ["name": "webhook-tls", "secret": ["secretName": .string(ControlPlaneNames.webhookSecret)]],
+                    ["name": "mesh-config", "configMap": ["name": .string(MeshConfig.configMapName)]],
                 ]
             ),
         ])

@@ -4,8 +4,6 @@
 ///
 /// The `akko-mtls` and `lattice-control-plane` charts fail with the same message (their `_helpers.tpl`
 /// `lattice.injectionStrategyCheck`); a test renders both and compares.
-///
-/// LatticeInjector is getting a shared `InjectionStrategyCheck` too; the two are to be merged into one.
 public enum InjectionStrategyCheck {
     /// One per-service flag as the values spell it.
     public struct Flag: Sendable, Equatable {

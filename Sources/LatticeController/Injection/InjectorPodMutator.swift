@@ -1,0 +1,73 @@
+import LatticeInjector
+
+/// The webhook's ``PodMutator``: the pure ``PodInjector`` with the mesh configuration in force and the Pod's
+/// namespace as the controller knows it (annotations for opt-in and `config.*` defaults, labels for Pod Security).
+///
+/// A ``PodInjector`` is built once per configuration, not per review: the configuration changes rarely, reviews come
+/// with every pod creation. An injected pod is also stamped with the digest of the trust anchors in force
+/// (`lattice.io/trust-anchors-sha256`), so `lattice check` can list the pods started before an anchor rotation.
+public struct InjectorPodMutator: PodMutator {
+    /// The namespace's annotations and labels, or nil when the controller doesn't know it (yet).
+    public typealias NamespaceLookup = @Sendable (String) -> NamespaceContext?
+
+    public static let anchorsDigestAnnotation = "lattice.io/trust-anchors-sha256"
+    /// Skips the user should hear about at `kubectl apply` (admission warnings); the others are routine.
+    static let noteworthySkips: Set<InjectionReason.Code> = [.linkerdProxyPresent, .podSecurityForbidsNetAdmin, .invalidAnnotation]
+
+    private let config: @Sendable () -> MeshConfig
+    private let nativeSidecar: @Sendable (MeshConfig) -> Bool
+    private let namespaces: NamespaceLookup
+    private let anchorsDigest: @Sendable () -> String?
+    private let cache = InjectorCache()
+
+    /// - Parameters:
+    ///   - config: The configuration in force (``MeshConfigService/current``).
+    ///   - nativeSidecar: Whether to add the proxy as a native sidecar under a configuration (its `auto` resolved
+    ///     by the cluster's version).
+    ///   - namespaces: Where the namespace's metadata comes from.
+    ///   - anchorsDigest: The digest of the trust anchors in force (`TrustBundle.digest`), when known.
+    public init(
+        config: @escaping @Sendable () -> MeshConfig,
+        nativeSidecar: @escaping @Sendable (MeshConfig) -> Bool,
+        namespaces: @escaping NamespaceLookup,
+        anchorsDigest: @escaping @Sendable () -> String? = { nil }
+    ) {
+        self.config = config
+        self.nativeSidecar = nativeSidecar
+        self.namespaces = namespaces
+        self.anchorsDigest = anchorsDigest
+    }
+
+    public func mutate(podJSON: [UInt8], namespace: String) throws -> PodMutation {
+        let config = self.config()
+        let native = self.nativeSidecar(config)
+        let injector = self.cache.injector(for: config, nativeSidecar: native)
+        let context = self.namespaces(namespace) ?? NamespaceContext(name: namespace)
+        let admission = try injector.admissionPatch(forPodJSON: podJSON, namespace: context)
+        let report = admission.report
+        var patch = admission.patch
+        if report.injected, let digest = self.anchorsDigest(), let operations = patch {
+            patch = Self.appending(annotation: Self.anchorsDigestAnnotation, value: digest, to: operations)
+        }
+        var warnings = report.warnings
+        if !report.injected && Self.noteworthySkips.contains(report.reason.code) {
+            warnings.insert("not meshed: \(report.reason.message)", at: 0)
+        }
+        return PodMutation(
+            patch: patch,
+            injected: report.injected,
+            message: report.description,
+            warning: warnings.isEmpty ? nil : warnings.joined(separator: "; ")
+        )
+    }
+
+    /// The injector's patch with one more annotation added (the injector's own annotations come first, so
+    /// `/metadata/annotations` exists by then).
+    static func appending(annotation key: String, value: String, to patch: [UInt8]) -> [UInt8] {
+        guard patch.last == UInt8(ascii: "]") else { return patch }
+        let path = "/metadata/annotations/" + key.replacing("~", with: "~0").replacing("/", with: "~1")
+        let operation = #"{"op":"add","path":"\#(path)","value":"\#(value)"}"#
+        let separator = patch.count > 2 ? "," : ""
+        return Array(patch.dropLast()) + Array((separator + operation + "]").utf8)
+    }
+}
