@@ -224,10 +224,19 @@ struct TransparentPodTests {
             #expect(destinations() == 1)
             // A connection held open keeps its destination watched past the timeout; once it closes, it goes.
             try network.start(
-                in: a, ["/usr/bin/python3", "-c", "import socket,time; s=socket.create_connection(('198.51.100.11', 8080)); time.sleep(6)"],
+                in: a,
+                [
+                    "/usr/bin/python3", "-c",
+                    "import socket,time; s=socket.create_connection(('198.51.100.11', 8080)); print('connected', flush=True); time.sleep(8)",
+                ],
                 log: "\(directory)/held.log"
             )
-            try await Task.sleep(for: .seconds(5))
+            // Counted from the moment the connection is up (python may start slowly on a loaded machine).
+            let held = await eventually(timeout: .seconds(30), interval: .milliseconds(100)) {
+                (try? TestFiles.read("\(directory)/held.log"))?.contains("connected") == true
+            }
+            try #require(held, "the held connection never opened")
+            try await Task.sleep(for: .seconds(4))
             #expect(destinations() == 1, "expired while a connection to it was open")
             let expiredAfterClose = await eventually(timeout: .seconds(20), interval: .milliseconds(250)) { destinations() == 0 }
             #expect(expiredAfterClose)
