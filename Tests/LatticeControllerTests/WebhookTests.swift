@@ -21,8 +21,8 @@ import Testing
         let lock = NSLock()
         var seen: [(namespace: String, pod: [String: Any])] = []
 
-        func mutate(podJSON: [UInt8], namespace: String) throws -> PodMutation {
-            guard let pod = try JSONSerialization.jsonObject(with: Data(podJSON)) as? [String: Any] else {
+        func mutate(pod value: JSONValue, namespace: String) throws -> PodMutation {
+            guard let pod = try JSONSerialization.jsonObject(with: Data(value.serialized())) as? [String: Any] else {
                 throw CocoaError(.coderInvalidValue)
             }
             self.lock.withLock { self.seen.append((namespace, pod)) }
@@ -55,8 +55,7 @@ import Testing
         #expect(!request.uid.isEmpty)
         // Deployment and Job pods have no name yet, only generateName.
         if name == "statefulset-pod" { #expect(request.objectName == "akko-postgresql-0") } else { #expect(request.objectName.hasSuffix("-*")) }
-        let pod = try #require(try JSONSerialization.jsonObject(with: Data(request.object)) as? [String: Any])
-        #expect(pod["kind"] as? String == "Pod")
+        #expect(request.object["kind"]?.stringValue == "Pod")
     }
 
     @Test func aPodIsAnsweredWithItsUIDAndABase64JSONPatch() throws {
@@ -103,7 +102,7 @@ import Testing
     @Test func aPodTheInjectorCannotReadIsAllowedWithTheReason() throws {
         struct Refusing: PodMutator {
             struct Unreadable: Error, CustomStringConvertible { var description: String { "spec.containers is not a list" } }
-            func mutate(podJSON: [UInt8], namespace: String) throws -> PodMutation { throw Unreadable() }
+            func mutate(pod: JSONValue, namespace: String) throws -> PodMutation { throw Unreadable() }
         }
         let response = try Self.response(Self.responder(Refusing()).answer(try Self.fixture("job-pod")).body)
         #expect(response["uid"] as? String == "2c6a7e5d-3f4b-4c8d-8e1f-2a3b4c5d6e7f")
@@ -132,7 +131,7 @@ import Testing
             }
             let encoded = try #require(response["patch"] as? String, "\(name): no patch in \(response)")
             let patch = try JSONPatch(parsing: Array(try #require(Data(base64Encoded: encoded))))
-            let pod = try JSONValue.parse(try AdmissionReviewCodec.decode(body).object)
+            let pod = try AdmissionReviewCodec.decode(body).object
             let result = try patch.apply(to: pod)
             let text = result.yamlText
             #expect(text.contains("name: lattice-proxy") && text.contains("name: lattice-init"), "\(name)")

@@ -1,3 +1,4 @@
+import LatticeInjector
 import Logging
 import Metrics
 
@@ -19,9 +20,10 @@ public struct PodMutation: Sendable, Hashable {
     }
 }
 
-/// Decides the mutation of a Pod (its JSON, its namespace's name); throws a reason when the Pod can't be read.
+/// Decides the mutation of a Pod (as the review carried it, and its namespace's name); throws a reason when the Pod
+/// can't be read.
 public protocol PodMutator: Sendable {
-    func mutate(podJSON: [UInt8], namespace: String) throws -> PodMutation
+    func mutate(pod: JSONValue, namespace: String) throws -> PodMutation
 }
 
 /// Turns an AdmissionReview body into its answer: decode, ask the mutator, encode. Never throws: every failure is an
@@ -63,7 +65,7 @@ public struct AdmissionResponder: Sendable {
         logger[metadataKey: "k8s.namespace.name"] = "\(request.namespace)"
         logger[metadataKey: "k8s.pod.name"] = "\(request.objectName)"
         do {
-            let mutation = try self.mutator.mutate(podJSON: request.object, namespace: request.namespace)
+            let mutation = try self.mutator.mutate(pod: request.object, namespace: request.namespace)
             if mutation.injected {
                 self.metrics.injected.increment()
                 logger.info("injected", metadata: ["lattice.injection": "\(mutation.message)"])

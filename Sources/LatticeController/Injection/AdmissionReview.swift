@@ -1,9 +1,8 @@
-import Foundation
+import FoundationEssentials
+import LatticeInjector
 
 /// The parts of an `admission.k8s.io/v1` AdmissionReview request the injector needs, read from the body the API
-/// server posts.
-///
-/// `object` is handed on as JSON bytes: the injector reads the Pod itself, so nothing here has to model a Pod.
+/// server posts. The body is parsed once (LatticeInjector's ordered JSON) and the Pod handed on as parsed.
 public struct AdmissionRequest: Sendable, Hashable {
     public var uid: String
     /// `group/version/kind` of the object (`/v1/Pod`).
@@ -15,8 +14,8 @@ public struct AdmissionRequest: Sendable, Hashable {
     /// CREATE, UPDATE, …
     public var operation: String
     public var dryRun: Bool
-    /// `request.object` as JSON.
-    public var object: [UInt8]
+    /// `request.object`.
+    public var object: JSONValue
 
     public var isPodCreation: Bool { self.kind == "/v1/Pod" && self.operation == "CREATE" }
 }
@@ -34,24 +33,24 @@ public enum AdmissionReviewCodec {
 
     /// Reads an AdmissionReview request body.
     public static func decode(_ body: [UInt8]) throws(AdmissionReviewError) -> AdmissionRequest {
-        let root: Any
+        let root: JSONValue
         do {
-            root = try JSONSerialization.jsonObject(with: Data(body))
+            root = try JSONValue.parse(body)
         } catch {
             throw AdmissionReviewError(uid: "", reason: "the body is not JSON (\(body.count) bytes): expected an \(apiVersion) AdmissionReview")
         }
-        guard let review = root as? [String: Any] else {
+        guard root.objectValue != nil else {
             throw AdmissionReviewError(uid: "", reason: "the body is JSON but not an object: expected an \(apiVersion) AdmissionReview")
         }
-        let apiVersion = review["apiVersion"] as? String ?? ""
-        let kind = review["kind"] as? String ?? ""
+        let kind = root["kind"]?.stringValue ?? ""
         guard kind == "AdmissionReview" else {
             throw AdmissionReviewError(uid: "", reason: "kind is '\(kind)', expected 'AdmissionReview'")
         }
-        guard let request = review["request"] as? [String: Any] else {
+        guard let request = root["request"], request.objectValue != nil else {
             throw AdmissionReviewError(uid: "", reason: "the AdmissionReview has no 'request' object")
         }
-        let uid = request["uid"] as? String ?? ""
+        let uid = request["uid"]?.stringValue ?? ""
+        let apiVersion = root["apiVersion"]?.stringValue ?? ""
         guard apiVersion == Self.apiVersion else {
             throw AdmissionReviewError(
                 uid: uid,
@@ -60,44 +59,38 @@ public enum AdmissionReviewCodec {
             )
         }
         guard !uid.isEmpty else { throw AdmissionReviewError(uid: "", reason: "request.uid is missing") }
-        let gvk = request["kind"] as? [String: Any] ?? [:]
-        let group = gvk["group"] as? String ?? ""
-        let version = gvk["version"] as? String ?? ""
-        let objectKind = gvk["kind"] as? String ?? ""
-        let operation = request["operation"] as? String ?? ""
-        guard let object = request["object"] as? [String: Any] else {
+        let gvk = request["kind"]
+        let group = gvk?["group"]?.stringValue ?? ""
+        let version = gvk?["version"]?.stringValue ?? ""
+        let objectKind = gvk?["kind"]?.stringValue ?? ""
+        let operation = request["operation"]?.stringValue ?? ""
+        guard let object = request["object"], object.objectValue != nil else {
             throw AdmissionReviewError(uid: uid, reason: "request.object is missing or not an object (operation \(operation))")
         }
-        let metadata = object["metadata"] as? [String: Any] ?? [:]
-        let name = (metadata["name"] as? String).flatMap { $0.isEmpty ? nil : $0 }
-            ?? (metadata["generateName"] as? String).map { $0 + "*" } ?? "?"
-        let namespace = (request["namespace"] as? String).flatMap { $0.isEmpty ? nil : $0 }
-            ?? metadata["namespace"] as? String ?? ""
-        let objectBytes: [UInt8]
-        do {
-            objectBytes = Array(try JSONSerialization.data(withJSONObject: object))
-        } catch {
-            throw AdmissionReviewError(uid: uid, reason: "request.object cannot be re-encoded: \(error)")
-        }
+        let metadata = object["metadata"]
+        let name = (metadata?["name"]?.stringValue).flatMap { $0.isEmpty ? nil : $0 }
+            ?? (metadata?["generateName"]?.stringValue).map { $0 + "*" } ?? "?"
+        let namespace = (request["namespace"]?.stringValue).flatMap { $0.isEmpty ? nil : $0 }
+            ?? metadata?["namespace"]?.stringValue ?? ""
         return AdmissionRequest(
             uid: uid,
             kind: "\(group)/\(version)/\(objectKind)",
             namespace: namespace,
             objectName: name,
             operation: operation,
-            dryRun: request["dryRun"] as? Bool ?? false,
-            object: objectBytes
+            dryRun: request["dryRun"]?.boolValue ?? false,
+            object: object
         )
     }
 
     /// The AdmissionReview answer: always allowed (the webhook only mutates), with a JSON Patch when there is one.
     public static func allowed(uid: String, patch: [UInt8]?, warnings: [String] = []) -> [UInt8] {
-        var response: [String: Any] = ["uid": uid, "allowed": true]
+        var response: [(String, JSONValue)] = [("uid", .string(uid)), ("allowed", true)]
         if let patch {
-            response["patchType"] = "JSONPatch"
-            response["patch"] = Data(patch).base64EncodedString()
+            response.append(("patchType", "JSONPatch"))
+            response.append(("patch", .string(Data(patch).base64EncodedString())))
         }
-        if !warnings.isEmpty { response["warnings"] = warnings }
+        if !warnings.isEmpty { response.append(("warnings", .array(warnings.map(JSONValue.string)))) }
         return Self.encode(response)
     }
 
@@ -105,17 +98,20 @@ public enum AdmissionReviewCodec {
     /// block pod creation; the API server's failurePolicy governs webhook outages, not this), with the reason in
     /// `status` and as a warning the user sees in kubectl.
     public static func failed(_ error: AdmissionReviewError, code: Int = 400) -> [UInt8] {
-        Self.encode([
-            "uid": error.uid,
-            "allowed": true,
-            "status": ["code": code, "message": "lattice injector: \(error.reason)"] as [String: Any],
-            "warnings": ["lattice injector: \(error.reason)"],
+        let message = "lattice injector: \(error.reason)"
+        return Self.encode([
+            ("uid", .string(error.uid)),
+            ("allowed", true),
+            ("status", .object(JSONObject(["code": .integer(Int64(code)), "message": .string(message)]))),
+            ("warnings", [.string(message)]),
         ])
     }
 
-    private static func encode(_ response: [String: Any]) -> [UInt8] {
-        let review: [String: Any] = ["apiVersion": Self.apiVersion, "kind": "AdmissionReview", "response": response]
-        // Every value above is a string, number, bool, array or dictionary: serialization cannot fail.
-        return Array((try? JSONSerialization.data(withJSONObject: review, options: [.sortedKeys])) ?? Data("{}".utf8))
+    private static func encode(_ response: [(String, JSONValue)]) -> [UInt8] {
+        let body = JSONObject(response.map { JSONObject.Member(key: $0.0, value: $0.1) })
+        let review = JSONObject([
+            "apiVersion": .string(Self.apiVersion), "kind": "AdmissionReview", "response": .object(body),
+        ])
+        return JSONValue.object(review).serialized()
     }
 }

@@ -38,36 +38,27 @@ public struct InjectorPodMutator: PodMutator {
         self.anchorsDigest = anchorsDigest
     }
 
-    public func mutate(podJSON: [UInt8], namespace: String) throws -> PodMutation {
+    public func mutate(pod: JSONValue, namespace: String) throws -> PodMutation {
         let config = self.config()
         let native = self.nativeSidecar(config)
         let injector = self.cache.injector(for: config, nativeSidecar: native)
         let context = self.namespaces(namespace) ?? NamespaceContext(name: namespace)
-        let admission = try injector.admissionPatch(forPodJSON: podJSON, namespace: context)
-        let report = admission.report
-        var patch = admission.patch
-        if report.injected, let digest = self.anchorsDigest(), let operations = patch {
-            patch = Self.appending(annotation: Self.anchorsDigestAnnotation, value: digest, to: operations)
+        var (patch, report) = try injector.injection(forPod: pod, namespace: context, selection: .admission)
+        if report.injected, let digest = self.anchorsDigest() {
+            // The injector's own annotations come first, so `/metadata/annotations` exists by then.
+            patch.operations.append(
+                .add(JSONPointer(["metadata", "annotations", Self.anchorsDigestAnnotation]), .string(digest))
+            )
         }
         var warnings = report.warnings
         if !report.injected && Self.noteworthySkips.contains(report.reason.code) {
             warnings.insert("not meshed: \(report.reason.message)", at: 0)
         }
         return PodMutation(
-            patch: patch,
+            patch: patch.isEmpty ? nil : patch.serialized(),
             injected: report.injected,
             message: report.description,
             warning: warnings.isEmpty ? nil : warnings.joined(separator: "; ")
         )
-    }
-
-    /// The injector's patch with one more annotation added (the injector's own annotations come first, so
-    /// `/metadata/annotations` exists by then).
-    static func appending(annotation key: String, value: String, to patch: [UInt8]) -> [UInt8] {
-        guard patch.last == UInt8(ascii: "]") else { return patch }
-        let path = "/metadata/annotations/" + key.replacing("~", with: "~0").replacing("/", with: "~1")
-        let operation = #"{"op":"add","path":"\#(path)","value":"\#(value)"}"#
-        let separator = patch.count > 2 ? "," : ""
-        return Array(patch.dropLast()) + Array((separator + operation + "]").utf8)
     }
 }
