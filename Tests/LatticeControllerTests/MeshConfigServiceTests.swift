@@ -37,7 +37,8 @@ final class FakeConfigMapAPI: KubernetesAPI, Sendable {
     static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// As `GET /api/v1/configmaps?labelSelector=lattice.io/mesh-config=true` serves it: the akko-mtls chart's
-    /// selection in `akko` (per service), one in `team-b` that tries to opt in another namespace, one without the key.
+    /// selection in `akko` (per service), one in `team-b` that tries to opt in another namespace, `lattice-config`
+    /// itself (labelled too: the base, read from the file, not again as a selection), one without the key.
     static let listBody = #"""
         {"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"81234"},"items":[
           {"metadata":{"name":"akko-mtls-injection","namespace":"akko","uid":"6a1b","resourceVersion":"81200",
@@ -47,6 +48,9 @@ final class FakeConfigMapAPI: KubernetesAPI, Sendable {
           {"metadata":{"name":"team-b-mesh","namespace":"team-b","uid":"7c2d","resourceVersion":"81210",
             "labels":{"lattice.io/mesh-config":"true"}},
            "data":{"config.yaml":"inject:\n  namespaces: [team-b, kube-system]\n"}},
+          {"metadata":{"name":"lattice-config","namespace":"lattice","uid":"9a4b","resourceVersion":"81190",
+            "labels":{"lattice.io/mesh-config":"true"}},
+           "data":{"config.yaml":"inject:\n  namespaces: [lattice]\n  services:\n    - {name: x, matchLabels: {a: b}}\n"}},
           {"metadata":{"name":"empty","namespace":"team-c","uid":"8e3f","resourceVersion":"81220",
             "labels":{"lattice.io/mesh-config":"true"}}}
         ]}
@@ -94,6 +98,12 @@ final class FakeConfigMapAPI: KubernetesAPI, Sendable {
                 _ = try MeshConfigService(path: path, api: nil, interval: .seconds(1), logger: Self.quiet)
             } throws: { error in
                 "\(error)".contains(path) && "\(error)".contains("proxy.uid")
+            }
+            try TestFiles.write("proxy:\n  inboundPort: 70000\n", to: path)
+            #expect {
+                _ = try MeshConfigService(path: path, api: nil, interval: .seconds(1), logger: Self.quiet)
+            } throws: { error in
+                "\(error)".contains("proxy.inboundPort 70000 is not a port")
             }
             #expect {
                 _ = try MeshConfigService(path: "\(directory)/missing.yaml", api: nil, interval: .seconds(1), logger: Self.quiet)

@@ -63,7 +63,8 @@ public final class MeshConfigService: Service, Sendable {
                     of: ConfigMap.self,
                     options: ListOptions(labelSelector: "\(MeshConfig.selectionLabel)=true")
                 )
-                for item in list.items {
+                // `lattice-config` itself carries the label too; it is the base, read from the mounted file.
+                for item in list.items where item.metadata.name != MeshConfig.configMapName {
                     let name = "\(item.metadata.namespace ?? "?")/\(item.metadata.name ?? "?")"
                     guard let namespace = item.metadata.namespace, let text = item.data?[MeshConfig.configMapKey] else {
                         self.logger.warning("a labelled ConfigMap has no \(MeshConfig.configMapKey); ignored", metadata: ["k8s.configmap": "\(name)"])
@@ -104,6 +105,10 @@ public final class MeshConfigService: Service, Sendable {
         } catch {
             throw MeshConfigError(source: path, reason: "cannot read it (\(error)); mount the lattice-config ConfigMap there or drop --mesh-config")
         }
-        return try MeshConfig.parse(text, source: path)
+        let config = try MeshConfig.parse(text, source: path)
+        // The injector trusts its configuration: one that would give pods a proxy that can't start is refused here.
+        let problems = config.problems
+        guard problems.isEmpty else { throw MeshConfigError(source: path, reason: problems.joined(separator: "; ")) }
+        return config
     }
 }

@@ -142,7 +142,7 @@ public struct ControlPlaneRenderer: Sendable {
     public func meshConfig() throws(ManifestsError) -> MeshConfig {
         let values = self.values
         let domain = "\(self.namespace).svc.\(values.clusterDomain)"
-        return MeshConfig(
+        let config = MeshConfig(
             proxy: values.proxy,
             controller: .init(
                 namespace: self.namespace,
@@ -156,6 +156,10 @@ public struct ControlPlaneRenderer: Sendable {
             defaultInboundPolicy: values.defaultInboundPolicy,
             inject: try values.injection.selection(namespaceKey: "injectTarget.namespace")
         )
+        // The injector trusts its configuration: values that would give pods a proxy that can't start stop here.
+        let problems = config.problems
+        guard problems.isEmpty else { throw ManifestsError(.invalidValue, problems.joined(separator: "; ")) }
+        return config
     }
 
     func meshConfigMap() throws(ManifestsError) -> Manifest {

@@ -185,7 +185,8 @@ struct KubernetesChecks {
         let base = try await self.object("/api/v1/namespaces/\(ns)/configmaps/\(MeshConfig.configMapName)")
         let config = try MeshConfig.parse(base.data(MeshConfig.configMapKey) ?? "", source: "configmap \(ns)/\(MeshConfig.configMapName)")
         let labelled = try await self.list("/api/v1/configmaps", labelSelector: "\(MeshConfig.selectionLabel)=true")
-        let selections = labelled.compactMap { map -> (namespace: String, selection: MeshConfig.InjectionSelection)? in
+        // `lattice-config` carries the label too; it is the base read above.
+        let selections = labelled.filter { $0.name != MeshConfig.configMapName }.compactMap { map -> (namespace: String, selection: MeshConfig.InjectionSelection)? in
             guard let text = map.data(MeshConfig.configMapKey),
                 let parsed = try? MeshConfig.parse(text, source: "configmap \(map.namespace)/\(map.name)")
             else { return nil }
