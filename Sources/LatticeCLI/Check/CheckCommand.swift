@@ -50,7 +50,8 @@ struct CheckCommand: AsyncParsableCommand {
             do {
                 config = try KubernetesClientConfig.kubeconfig(path: self.kubeconfig, context: self.context)
             } catch {
-                throw ValidationError("cannot reach a cluster: \(error)")
+                let reason = (error as? KubernetesError)?.reason ?? "\(error)"
+                throw CLIError("lattice check --kubernetes: no cluster to check: \(reason); point --kubeconfig (or $KUBECONFIG) at one, or pick a context with --context")
             }
             let client = try KubernetesClient(config: config)
             var names = KubernetesChecks.Names()
