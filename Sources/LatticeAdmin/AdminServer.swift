@@ -43,8 +43,7 @@ public final class AdminServer: Service, Sendable {
     private let routes: [String: Route]
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
-    private let bound = Mutex<SocketAddress?>(nil)
-    private let boundPromise: EventLoopPromise<SocketAddress>
+    private let address: ListenerAddress
 
     public init(
         host: String,
@@ -58,22 +57,21 @@ public final class AdminServer: Service, Sendable {
         self.routes = routes
         self.logger = logger
         self.group = group
-        self.boundPromise = group.next().makePromise()
+        self.address = ListenerAddress(eventLoop: group.next())
     }
 
     /// The address the server bound, once it has.
-    public var boundAddress: SocketAddress? { self.bound.withLock { $0 } }
+    public var boundAddress: SocketAddress? { self.address.current }
 
     /// Waits until the server is bound and returns the address.
     public func waitUntilBound() async throws -> SocketAddress {
-        try await self.boundPromise.futureResult.get()
+        try await self.address.wait()
     }
 
     public func run() async throws {
         let routes = self.routes
-        let channel: any Channel
-        do {
-            channel = try await ServerBootstrap(group: self.group)
+        let channel = try await self.address.bind {
+            try await ServerBootstrap(group: self.group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
@@ -83,20 +81,11 @@ public final class AdminServer: Service, Sendable {
                 }
                 .bind(host: self.host, port: self.port)
                 .get()
-        } catch {
-            self.boundPromise.fail(error)
-            throw error
         }
         if let address = channel.localAddress {
-            self.bound.withLock { $0 = address }
-            self.boundPromise.succeed(address)
             self.logger.debug("admin server listening", metadata: ["net.local.addr": "\(address)"])
         }
-        try await withGracefulShutdownHandler {
-            try await channel.closeFuture.get()
-        } onGracefulShutdown: {
-            channel.close(promise: nil)
-        }
+        try await ListenerAddress.serveUntilShutdown(channel)
     }
 }
 
@@ -133,27 +122,79 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let response =
                 self.routes[path].map { $0(request) }
                 ?? .text(.notFound, "not found: \(path)\nendpoints: \(self.routes.keys.sorted().joined(separator: " "))\n")
-            var headers = HTTPHeaders()
-            headers.add(name: "content-type", value: response.contentType)
-            headers.add(name: "content-length", value: String(response.body.count))
-            let keepAlive = head.isKeepAlive
-            if !keepAlive { headers.add(name: "connection", value: "close") }
-            context.write(
-                Self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: response.status, headers: headers))),
-                promise: nil
+            HTTPResponseWriter.respond(
+                context: context, version: head.version, status: response.status, contentType: response.contentType,
+                body: response.body, keepAlive: head.isKeepAlive
             )
-            context.write(
-                Self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))),
-                promise: nil
-            )
-            let done = context.writeAndFlush(Self.wrapOutboundOut(.end(nil)))
-            if !keepAlive {
-                let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-                done.whenComplete { _ in loopBound.value.close(promise: nil) }
-            }
         }
     }
 }
 
 @available(*, unavailable)
 extension AdminHTTPHandler: Sendable {}
+
+/// Writes one whole HTTP/1.1 response (head with content-type and content-length, body, end) on a server pipeline's
+/// context, closing the connection once it is on the wire when the request asked not to keep it alive.
+public enum HTTPResponseWriter {
+    public static func respond(
+        context: ChannelHandlerContext,
+        version: HTTPVersion,
+        status: HTTPResponseStatus,
+        contentType: String,
+        body: [UInt8],
+        keepAlive: Bool
+    ) {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: contentType)
+        headers.add(name: "content-length", value: String(body.count))
+        if !keepAlive { headers.add(name: "connection", value: "close") }
+        context.write(NIOAny(HTTPServerResponsePart.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
+        context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
+        let done = context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)))
+        if !keepAlive {
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            done.whenComplete { _ in loopBound.value.close(promise: nil) }
+        }
+    }
+}
+
+/// A listener's bound address, published once it has bound (or its failure), for `waitUntilBound()` callers.
+public final class ListenerAddress: Sendable {
+    private let bound = Mutex<SocketAddress?>(nil)
+    private let promise: EventLoopPromise<SocketAddress>
+
+    public init(eventLoop: any EventLoop) {
+        self.promise = eventLoop.makePromise()
+    }
+
+    public var current: SocketAddress? { self.bound.withLock { $0 } }
+
+    public func wait() async throws -> SocketAddress {
+        try await self.promise.futureResult.get()
+    }
+
+    /// Binds with `bind`, publishes the address (or the failure), and returns the channel.
+    public func bind(_ bind: () async throws -> any Channel) async throws -> any Channel {
+        let channel: any Channel
+        do {
+            channel = try await bind()
+        } catch {
+            self.promise.fail(error)
+            throw error
+        }
+        if let address = channel.localAddress {
+            self.bound.withLock { $0 = address }
+            self.promise.succeed(address)
+        }
+        return channel
+    }
+
+    /// Serves until the channel closes, closing it on graceful shutdown.
+    public static func serveUntilShutdown(_ channel: any Channel) async throws {
+        try await withGracefulShutdownHandler {
+            try await channel.closeFuture.get()
+        } onGracefulShutdown: {
+            channel.close(promise: nil)
+        }
+    }
+}

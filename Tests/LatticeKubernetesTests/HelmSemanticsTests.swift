@@ -39,27 +39,7 @@ import Testing
 
     /// The runbook's shell commands, with continuation lines joined.
     static func runbookCommands() throws -> [String] {
-        let text = try TestFiles.read(Repository.path("docs/runbook.md"))
-        var commands: [String] = []
-        var inShell = false
-        var current = ""
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix("```") {
-                inShell = line == "```sh"
-                continue
-            }
-            guard inShell else { continue }
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.hasPrefix("#") || trimmed.isEmpty { continue }
-            let code = trimmed.components(separatedBy: "   #").first!.trimmingCharacters(in: .whitespaces)
-            if code.hasSuffix("\\") {
-                current += code.dropLast() + " "
-            } else {
-                commands.append(current + code)
-                current = ""
-            }
-        }
-        return commands
+        try DocumentedCommands.commands(inDocument: "docs/runbook.md")
     }
 
     @Test func theRunbooksControlPlaneHelmCommandsSetKeysTheChartHas() throws {

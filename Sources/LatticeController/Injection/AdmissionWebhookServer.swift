@@ -1,3 +1,4 @@
+import LatticeAdmin
 import Logging
 import NIOCertificateReloading
 import NIOCore
@@ -5,7 +6,6 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import ServiceLifecycle
-import Synchronization
 
 /// The injector's mutating admission webhook: HTTPS (HTTP/1.1) on its own port, `POST /inject` with an
 /// AdmissionReview v1, answered by an ``AdmissionResponder`` on the connection's event loop.
@@ -23,8 +23,7 @@ public final class AdmissionWebhookServer: Service, Sendable {
     private let responder: AdmissionResponder
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
-    private let bound = Mutex<SocketAddress?>(nil)
-    private let boundPromise: EventLoopPromise<SocketAddress>
+    private let address: ListenerAddress
 
     /// Loads the serving certificate at once, so a missing or mismatched pair fails the controller's start with a
     /// reason rather than every handshake later.
@@ -49,13 +48,13 @@ public final class AdmissionWebhookServer: Service, Sendable {
         self.responder = responder
         self.logger = logger
         self.group = group
-        self.boundPromise = group.next().makePromise()
+        self.address = ListenerAddress(eventLoop: group.next())
     }
 
-    public var boundAddress: SocketAddress? { self.bound.withLock { $0 } }
+    public var boundAddress: SocketAddress? { self.address.current }
 
     public func waitUntilBound() async throws -> SocketAddress {
-        try await self.boundPromise.futureResult.get()
+        try await self.address.wait()
     }
 
     public func run() async throws {
@@ -64,9 +63,8 @@ public final class AdmissionWebhookServer: Service, Sendable {
         tls.minimumTLSVersion = .tlsv12
         let context = try NIOSSLContext(configuration: tls)
         let responder = self.responder
-        let channel: any Channel
-        do {
-            channel = try await ServerBootstrap(group: self.group)
+        let channel = try await self.address.bind {
+            try await ServerBootstrap(group: self.group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
@@ -80,23 +78,14 @@ public final class AdmissionWebhookServer: Service, Sendable {
                 }
                 .bind(host: self.host, port: self.port)
                 .get()
-        } catch {
-            self.boundPromise.fail(error)
-            throw error
         }
         if let address = channel.localAddress {
-            self.bound.withLock { $0 = address }
-            self.boundPromise.succeed(address)
             self.logger.info("injector webhook listening", metadata: ["net.local.addr": "\(address)"])
         }
         let reloader = self.reloader
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await reloader.run() }
-            try await withGracefulShutdownHandler {
-                try await channel.closeFuture.get()
-            } onGracefulShutdown: {
-                channel.close(promise: nil)
-            }
+            try await ListenerAddress.serveUntilShutdown(channel)
             group.cancelAll()
         }
     }
@@ -131,21 +120,10 @@ final class AdmissionHTTPHandler: ChannelInboundHandler, RemovableChannelHandler
             (status, contentType) = (HTTPResponseStatus(statusCode: answer.httpStatus), "application/json")
             body = answer.body
         }
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: contentType)
-        headers.add(name: "content-length", value: String(body.count))
-        let keepAlive = request.head.isKeepAlive
-        if !keepAlive { headers.add(name: "connection", value: "close") }
-        context.write(
-            Self.wrapOutboundOut(.head(HTTPResponseHead(version: request.head.version, status: status, headers: headers))),
-            promise: nil
+        HTTPResponseWriter.respond(
+            context: context, version: request.head.version, status: status, contentType: contentType, body: body,
+            keepAlive: request.head.isKeepAlive
         )
-        context.write(Self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
-        let done = context.writeAndFlush(Self.wrapOutboundOut(.end(nil)))
-        if !keepAlive {
-            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            done.whenComplete { _ in loopBound.value.close(promise: nil) }
-        }
     }
 }
 
