@@ -102,10 +102,6 @@ public struct ControlPlaneRenderer: Sendable {
                         rule([""], ["configmaps"], watch),
                         rule([""], ["configmaps"], ["create"]),
                         rule([""], ["configmaps"], ["update", "patch"], names: [ControlPlaneNames.trustRootsConfigMap]),
-                        // `lattice check`-style self checks of the webhook's configuration.
-                        rule(["admissionregistration.k8s.io"], ["mutatingwebhookconfigurations"], watch),
-                        // Injection events (Injected / InjectionSkipped).
-                        rule(["", "events.k8s.io"], ["events"], ["create", "patch"]),
                         // The API server's version decides native sidecars (proxy.nativeSidecar: auto).
                         ["nonResourceURLs": ["/version"], "verbs": ["get"]],
                     ]
