@@ -12,12 +12,13 @@ struct KubernetesChecks {
     struct Names {
         var namespace = "lattice"
         var controllerSelector = "app.kubernetes.io/name=\(ControlPlaneNames.controller)"
-        var webhookConfiguration = ControlPlaneNames.webhookConfiguration
         var webhookService = ControlPlaneNames.webhookService
         var webhookSecret = ControlPlaneNames.webhookSecret
         var trustRoots = ControlPlaneNames.trustRootsConfigMap
         var trustRootsKey = ControlPlaneNames.trustRootsKey
         var issuerSecret = ControlPlaneNames.issuerSecret
+        /// Cluster-scoped, so named after the control plane's namespace (as `lattice install` and the chart name it).
+        var webhookConfiguration: String { "\(ControlPlaneNames.webhookConfiguration)-\(self.namespace)" }
     }
 
     /// The pod annotation the injector stamps with the SHA-256 of the anchor bundle it configured the proxy with.

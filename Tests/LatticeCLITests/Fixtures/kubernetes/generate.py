@@ -78,7 +78,7 @@ def cluster(troubled):
     namespaces = {"kind": "NamespaceList", "apiVersion": "v1", "metadata": {"resourceVersion": "90211"}, "items": [
         {"metadata": meta(n, labels={"kubernetes.io/metadata.name": n}), "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
         for n in ("default", "kube-system", "lattice", "akko")]}
-    ours = webhooks("lattice-proxy-injector", [{
+    ours = webhooks("lattice-proxy-injector-lattice", [{
         "name": "inject.lattice.io",
         "clientConfig": {"service": {"namespace": "lattice", "name": "lattice-webhook", "path": "/inject", "port": 443}, "caBundle": "${CA_BUNDLE}"},
         "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "scope": "*"}],
@@ -108,7 +108,7 @@ def cluster(troubled):
             "sideEffects": "None", "timeoutSeconds": 10, "admissionReviewVersions": ["v1", "v1beta1"], "reinvocationPolicy": "Never"}]))
     return {
         "/api/v1/namespaces/lattice/pods?labelSelector=app.kubernetes.io/name=lattice-controller": podlist(ctrl),
-        "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/lattice-proxy-injector": ours,
+        "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/lattice-proxy-injector-lattice": ours,
         "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations": {
             "kind": "MutatingWebhookConfigurationList", "apiVersion": "admissionregistration.k8s.io/v1", "metadata": {"resourceVersion": "90212"}, "items": all_webhooks},
         "/api/v1/namespaces/lattice/secrets/lattice-webhook-tls": {
