@@ -295,7 +295,10 @@ let package = Package(
         ),
         .testTarget(
             name: "LatticeCLITests",
-            dependencies: ["LatticeCLI", "LatticeTestSupport", "LatticeInjector", "LatticeManifests", "LatticeIdentity"],
+            dependencies: [
+                "LatticeCLI", "LatticeTestSupport", "LatticeInjector", "LatticeManifests", "LatticeIdentity",
+                .product(name: "Yams", package: "Yams"),
+            ],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

@@ -1,7 +1,9 @@
 import Foundation
 import LatticeIdentity
+import LatticeManifests
 import LatticeTestSupport
 import Testing
+import Yams
 
 @testable import LatticeCLI
 
@@ -93,6 +95,43 @@ import Testing
             let otherMesh = try #require(results["no other mesh's injector acts on the meshed namespaces"])
             #expect(!otherMesh.passed && otherMesh.fatal)
             #expect(otherMesh.detail == "linkerd-proxy-injector-webhook-config (linkerd-proxy-injector.linkerd.io) selects akko", "\(otherMesh.detail)")
+        }
+    }
+
+    /// What `lattice install` renders is what `lattice check --kubernetes` looks for: the objects install wrote,
+    /// served back as the API would, pass the control-plane checks about the issuer, the webhook and its certificate.
+    @Test func theObjectsInstallWritesAreTheOnesCheckReads() async throws {
+        try await TestFiles.withDirectory { dir in
+            try CertificateRequest(subject: "root.lattice.cluster.local", certificatePath: "\(dir)/ca.crt", keyPath: "\(dir)/ca.key", profile: .rootCA)
+                .run(now: Date())
+            try CertificateRequest(
+                subject: "identity.lattice.cluster.local", certificatePath: "\(dir)/issuer.crt", keyPath: "\(dir)/issuer.key",
+                profile: .intermediateCA, caPath: "\(dir)/ca.crt", caKeyPath: "\(dir)/ca.key", notAfter: "8760h"
+            ).run(now: Date())
+            let manifests = try await ControlPlaneInstall(
+                namespace: "mesh-system", trustAnchorsFile: "\(dir)/ca.crt", issuerCertificateFile: "\(dir)/issuer.crt",
+                issuerKeyFile: "\(dir)/issuer.key"
+            ).render(now: Date())
+            var bodies: [String: [UInt8]] = [:]
+            for manifest in manifests {
+                let object = try #require(try Yams.load(yaml: manifest.yaml))
+                let json = Array(try JSONSerialization.data(withJSONObject: object))
+                let path: String
+                switch manifest.kind {
+                case "Secret": path = "/api/v1/namespaces/\(manifest.namespace ?? "")/secrets/\(manifest.name)"
+                case "ConfigMap": path = "/api/v1/namespaces/\(manifest.namespace ?? "")/configmaps/\(manifest.name)"
+                case "MutatingWebhookConfiguration": path = "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/\(manifest.name)"
+                default: continue
+                }
+                bodies[path] = json
+            }
+            var names = KubernetesChecks.Names()
+            names.namespace = "mesh-system"
+            let results = await KubernetesChecks(reader: RecordedAPI(bodies: bodies), names: names, warningWindow: 60 * 86400, now: Date()).run()
+            for statement in ["the issuer is a CA", "the injector webhook is configured", "the webhook's certificate"] {
+                let result = try #require(results.first { $0.statement.hasPrefix(statement) }, "no check \(statement)")
+                #expect(result.passed, "\(result.statement): \(result.detail)")
+            }
         }
     }
 
