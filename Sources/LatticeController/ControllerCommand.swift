@@ -312,7 +312,7 @@ public struct ControllerCommand: AsyncParsableCommand {
                     let annotations = discovery.current?.snapshot.namespaceAnnotations[name] ?? [:]
                     return NamespaceContext(name: name, annotations: annotations, labels: [:])
                 },
-                anchorsDigest: { store.issuer?.anchors.digest }
+                anchors: { store.issuer?.anchors }
             )
             let address = try Self.parseAddress(webhookAddr, flag: "--webhook-addr")
             let webhook: AdmissionWebhookServer

@@ -113,11 +113,12 @@ import Testing
     /// The real injector behind the webhook: each recorded Pod (but the hostNetwork one) is injected, stamped with the
     /// anchors' digest, and the patched Pod validates against the Kubernetes 1.27 schemas (the classic sidecar).
     @Test func theRealInjectorsPatchesGiveValidPods() throws {
+        let anchors = try CertFactory().bundle
         let mutator = InjectorPodMutator(
             config: { MeshConfig() },
             nativeSidecar: { _ in false },
             namespaces: { NamespaceContext(name: $0, annotations: ["lattice.io/inject": "enabled"], labels: [:]) },
-            anchorsDigest: { "ab12" }
+            anchors: { anchors }
         )
         let responder = Self.responder(mutator)
         var patched: [String] = []
@@ -135,7 +136,7 @@ import Testing
             let result = try patch.apply(to: pod)
             let text = result.yamlText
             #expect(text.contains("name: lattice-proxy") && text.contains("name: lattice-init"), "\(name)")
-            #expect(text.contains("lattice.io/trust-anchors-sha256: ab12"), "\(name)")
+            #expect(result["metadata"]?["annotations"]?["lattice.io/trust-anchors-sha256"]?.stringValue == anchors.digest, "\(name)")
             patched.append(text)
         }
         let problems = try KubernetesSchemas.validate(yamlDocuments: patched, version: "1.27.0")

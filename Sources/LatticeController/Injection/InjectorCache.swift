@@ -1,3 +1,4 @@
+import LatticeIdentity
 import LatticeInjector
 import Synchronization
 
@@ -10,6 +11,17 @@ final class InjectorCache: Sendable {
     }
 
     private let entry = Mutex<Entry?>(nil)
+    private let digest = Mutex<(bundle: TrustBundle, digest: String)?>(nil)
+
+    /// The bundle's digest, computed once per bundle (anchors change on rotation, reviews come with every pod).
+    func digest(of bundle: TrustBundle) -> String {
+        self.digest.withLock { cached in
+            if let cached, cached.bundle == bundle { return cached.digest }
+            let digest = bundle.digest
+            cached = (bundle, digest)
+            return digest
+        }
+    }
 
     func injector(for config: MeshConfig, nativeSidecar: Bool) -> PodInjector {
         self.entry.withLock { entry in

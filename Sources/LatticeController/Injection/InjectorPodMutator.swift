@@ -1,3 +1,4 @@
+import LatticeIdentity
 import LatticeInjector
 
 /// The webhook's ``PodMutator``: the pure ``PodInjector`` with the mesh configuration in force and the Pod's
@@ -17,7 +18,7 @@ public struct InjectorPodMutator: PodMutator {
     private let config: @Sendable () -> MeshConfig
     private let nativeSidecar: @Sendable (MeshConfig) -> Bool
     private let namespaces: NamespaceLookup
-    private let anchorsDigest: @Sendable () -> String?
+    private let anchors: @Sendable () -> TrustBundle?
     private let cache = InjectorCache()
 
     /// - Parameters:
@@ -25,17 +26,17 @@ public struct InjectorPodMutator: PodMutator {
     ///   - nativeSidecar: Whether to add the proxy as a native sidecar under a configuration (its `auto` resolved
     ///     by the cluster's version).
     ///   - namespaces: Where the namespace's metadata comes from.
-    ///   - anchorsDigest: The digest of the trust anchors in force (`TrustBundle.digest`), when known.
+    ///   - anchors: The trust anchors in force, when known (their `TrustBundle.digest` is stamped on injected pods).
     public init(
         config: @escaping @Sendable () -> MeshConfig,
         nativeSidecar: @escaping @Sendable (MeshConfig) -> Bool,
         namespaces: @escaping NamespaceLookup,
-        anchorsDigest: @escaping @Sendable () -> String? = { nil }
+        anchors: @escaping @Sendable () -> TrustBundle? = { nil }
     ) {
         self.config = config
         self.nativeSidecar = nativeSidecar
         self.namespaces = namespaces
-        self.anchorsDigest = anchorsDigest
+        self.anchors = anchors
     }
 
     public func mutate(pod: JSONValue, namespace: String) throws -> PodMutation {
@@ -44,7 +45,8 @@ public struct InjectorPodMutator: PodMutator {
         let injector = self.cache.injector(for: config, nativeSidecar: native)
         let context = self.namespaces(namespace) ?? NamespaceContext(name: namespace)
         var (patch, report) = try injector.injection(forPod: pod, namespace: context, selection: .admission)
-        if report.injected, let digest = self.anchorsDigest() {
+        if report.injected, let anchors = self.anchors() {
+            let digest = self.cache.digest(of: anchors)
             // The injector's own annotations come first, so `/metadata/annotations` exists by then.
             patch.operations.append(
                 .add(JSONPointer(["metadata", "annotations", Self.anchorsDigestAnnotation]), .string(digest))

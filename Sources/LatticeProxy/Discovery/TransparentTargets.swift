@@ -35,19 +35,18 @@ final class TransparentTargets: Sendable {
     /// How often ``expireIdle(now:)`` should run: often enough that an idle destination goes within 1.25× the timeout.
     var sweepInterval: Duration { max(.seconds(1), self.idleTimeout / 4) }
 
-    var count: Int { self.targets.withLock { $0.count } }
 
     /// The target for `destination`, watched from now on if it is new.
     func target(for destination: HostPort, now: ContinuousClock.Instant = .now) -> OutboundTarget {
-        let existing = self.targets.withLock { targets -> OutboundTarget? in
-            guard targets[destination] != nil else { return nil }
-            targets[destination]!.lastUsed = now
-            return targets[destination]!.target
+        let (existing, count) = self.targets.withLock { targets -> (OutboundTarget?, Int) in
+            guard let index = targets.index(forKey: destination) else { return (nil, targets.count) }
+            targets.values[index].lastUsed = now
+            return (targets.values[index].target, targets.count)
         }
         if let existing { return existing }
         let version = self.proxy.routesVersion
         let target = OutboundTarget(listen: self.listen, target: destination) { version.bump() }
-        guard self.count < Self.limit else { return target }
+        guard count < Self.limit else { return target }
         let logger = self.proxy.logger
         // Added to the watcher outside the lock (it may open the stream at once); a racing dial of the same new
         // destination keeps whichever entry landed first and drops its own watch.
@@ -62,7 +61,7 @@ final class TransparentTargets: Sendable {
                 }
             }
         )
-        let (winner, count) = self.targets.withLock { targets -> (OutboundTarget?, Int) in
+        let (winner, watched) = self.targets.withLock { targets -> (OutboundTarget?, Int) in
             if let entry = targets[destination] { return (entry.target, targets.count) }
             targets[destination] = Entry(target: target, watch: watch, lastUsed: now)
             return (nil, targets.count)
@@ -71,7 +70,7 @@ final class TransparentTargets: Sendable {
             self.watcher.remove([watch])
             return winner
         }
-        self.proxy.metrics.discoveryDestinations.set(Int64(count))
+        self.proxy.metrics.discoveryDestinations.set(Int64(watched))
         return target
     }
 
