@@ -39,6 +39,7 @@ public struct ProxyConfig: Sendable {
         case discoveryTimeout = "LATTICE_PROXY_DISCOVERY_TIMEOUT"
         case destinationIdleTimeout = "LATTICE_PROXY_DESTINATION_IDLE_TIMEOUT"
         case releaseStartupPages = "LATTICE_PROXY_RELEASE_STARTUP_PAGES"
+        case returnFreedMemory = "LATTICE_PROXY_RETURN_FREED_MEMORY"
     }
 
     public var identity: WorkloadIdentity
@@ -88,6 +89,8 @@ public struct ProxyConfig: Sendable {
     public var destinationIdleTimeout: Duration
     /// Once ready, give back the code pages only start-up used (``StartupPageRelease``).
     public var releaseStartupPages: Bool
+    /// After a burst of connections, give the heap it freed back to the kernel (``FreedMemoryReturn``).
+    public var returnFreedMemory: Bool
     /// `NAMESPACE/NAME` of this workload, whose inbound policy the proxy watches; nil: the starting policy stands.
     public var workload: (namespace: String, name: String)?
 
@@ -188,6 +191,11 @@ public struct ProxyConfig: Sendable {
         case nil, "true", "1", "yes": self.releaseStartupPages = true
         case "false", "0", "no": self.releaseStartupPages = false
         case let other?: throw ProxyConfigError(.releaseStartupPages, "'\(other)' is not true or false")
+        }
+        switch value(.returnFreedMemory)?.lowercased() {
+        case nil, "true", "1", "yes": self.returnFreedMemory = true
+        case "false", "0", "no": self.returnFreedMemory = false
+        case let other?: throw ProxyConfigError(.returnFreedMemory, "'\(other)' is not true or false")
         }
         if let text = value(.workload) {
             let parts = text.split(separator: "/", omittingEmptySubsequences: false)

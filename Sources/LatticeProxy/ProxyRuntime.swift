@@ -191,6 +191,11 @@ public struct ProxyRuntime: Sendable {
                 .init(service: StartupPageRelease(isReady: { credentials.isReady }, settle: .seconds(2), logger: logger))
             )
         }
+        if config.returnFreedMemory {
+            services.append(
+                .init(service: FreedMemoryReturn(openConnections: { budget.inUse }, interval: .seconds(2), logger: logger))
+            )
+        }
         services.append(.init(service: ShutdownWait(wait: config.outboundShutdownWait, logger: logger)))
         services.append(.init(service: inboundServer))
         services.append(.init(service: DrainSignal(draining: draining)))

@@ -176,6 +176,24 @@ struct HTTPProxyTests {
         }
     }
 
+    @Test func pipelinedRequestsAreAnsweredInOrderThenTheHalfClosedConnectionCloses() async throws {
+        try await HTTPMesh.with(version: .http1) { mesh in
+            // Three requests in one write (one with a body), then the client half-closes: each is answered, in order,
+            // and then the proxy closes.
+            let payload = Array(
+                ("GET /status/201 HTTP/1.1\r\nHost: api\r\n\r\n"
+                    + "POST /echo HTTP/1.1\r\nHost: api\r\nContent-Length: 9\r\n\r\npipelined"
+                    + "GET /status/202 HTTP/1.1\r\nHost: api\r\n\r\n").utf8
+            )
+            let reply = LoopbackTCP.exchange(port: mesh.outboundPort, payload: payload).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            // Bodies don't end in a line break: the status lines are found wherever they start.
+            let statuses = reply.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+            #expect(statuses == ["201", "200", "202"], "\(reply)")
+            #expect(reply.contains("pipelined"), "\(reply)")
+            #expect(mesh.client.metricValue("request_total", [#"direction="outbound""#]) == 3)
+        }
+    }
+
     @Test func aRequestOnAPooledConnectionTheAppJustClosedIsSentAgain() async throws {
         try await HTTPMesh.with(version: .http1) { mesh in
             // Two client connections in turn; the server's proxy reuses its pooled app connection for the second

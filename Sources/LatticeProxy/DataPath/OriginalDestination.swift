@@ -17,7 +17,7 @@ enum OriginalDestination {
                     var copy = address.sin6_addr
                     var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
                     guard inet_ntop(AF_INET6, &copy, &text, socklen_t(text.count)) != nil else { return nil }
-                    return HostPort(host: String(cString: text), port: Int(UInt16(bigEndian: address.sin6_port)))
+                    return HostPort(host: String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), port: Int(UInt16(bigEndian: address.sin6_port)))
                 }
                 .recover { _ in nil }
         }
@@ -26,7 +26,7 @@ enum OriginalDestination {
                 var copy = address.sin_addr
                 var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
                 guard inet_ntop(AF_INET, &copy, &text, socklen_t(text.count)) != nil else { return nil }
-                return HostPort(host: String(cString: text), port: Int(UInt16(bigEndian: address.sin_port)))
+                return HostPort(host: String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), port: Int(UInt16(bigEndian: address.sin_port)))
             }
             .recover { _ in nil }
     }

@@ -17,7 +17,7 @@ final class EndpointHTTPClient {
     private struct IdleConnection {
         let channel: any Channel
         let relay: ResponseRelay
-        let expiry: Scheduled<Void>
+        let since: NIODeadline
     }
 
     private enum HTTP2State {
@@ -26,7 +26,11 @@ final class EndpointHTTPClient {
         case ready(NIOHTTP2Handler.StreamMultiplexer, any Channel)
     }
 
+    /// Oldest first; a request takes the newest (the one least likely to have been closed by the upstream).
     private var idle: [IdleConnection] = []
+    /// One timer closes the connections idle past the timeout; it re-arms itself while any are idle, so a request
+    /// costs a timestamp, not a timer.
+    private var sweep: Scheduled<Void>?
     private var http2: HTTP2State = .idle
 
     init(endpoint: Endpoint, kind: HTTPKind, eventLoop: any EventLoop, proxy: ProxyContext) {
@@ -53,7 +57,6 @@ final class EndpointHTTPClient {
 
     private func http1Exchange(_ completion: @escaping ExchangeCompletion) {
         while let connection = self.idle.popLast() {
-            connection.expiry.cancel()
             if connection.channel.isActive {
                 completion(.success(self.lease(connection.channel, relay: connection.relay, isReused: true)))
                 return
@@ -98,19 +101,28 @@ final class EndpointHTTPClient {
             return
         }
         try? channel.syncOptions?.setOption(.autoRead, value: true)
-        let expiry = self.eventLoop.assumeIsolated().scheduleTask(
-            in: .nanoseconds(self.proxy.config.idleTimeout.totalNanoseconds)
-        ) {
-            self.idle.removeAll { $0.channel === channel }
-            channel.close(promise: nil)
+        self.idle.append(IdleConnection(channel: channel, relay: relay, since: .now()))
+        if self.sweep == nil { self.scheduleSweep(at: .now() + self.idleTimeout) }
+    }
+
+    private var idleTimeout: TimeAmount { .nanoseconds(self.proxy.config.idleTimeout.totalNanoseconds) }
+
+    private func scheduleSweep(at deadline: NIODeadline) {
+        self.sweep = self.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.sweep = nil
+            let cutoff = NIODeadline.now() - self.idleTimeout
+            let expired = self.idle.prefix { $0.since <= cutoff }
+            self.idle.removeFirst(expired.count)
+            for connection in expired { connection.channel.close(promise: nil) }
+            if let oldest = self.idle.first { self.scheduleSweep(at: oldest.since + self.idleTimeout) }
         }
-        self.idle.append(IdleConnection(channel: channel, relay: relay, expiry: expiry))
     }
 
     /// Closes idle connections (on shutdown).
     func closeIdle() {
+        self.sweep?.cancel()
+        self.sweep = nil
         for connection in self.idle {
-            connection.expiry.cancel()
             connection.channel.close(promise: nil)
         }
         self.idle = []

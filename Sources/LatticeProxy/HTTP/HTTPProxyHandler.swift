@@ -68,8 +68,12 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     /// Inside a read burst from the client: upstream writes wait for its channelReadComplete to be flushed together.
     private var inReadBurst = false
 
-    init(routes: RouteSource) {
+    /// HTTP/1: the connection's header and idle timeouts, told when each exchange starts and ends.
+    private let timeouts: HTTP1ConnectionTimeouts?
+
+    init(routes: RouteSource, timeouts: HTTP1ConnectionTimeouts? = nil) {
         self.routes = routes
+        self.timeouts = timeouts
         self.route = routes.current()
     }
 
@@ -87,10 +91,43 @@ final class HTTPProxyHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.inReadBurst = true
-        switch Self.unwrapInboundIn(data) {
+        let part = Self.unwrapInboundIn(data)
+        if self.isHTTP1, !self.queued.isEmpty || self.current?.requestEnded == true {
+            // A pipelined request: HTTP/1 answers in order, so it waits for the response in flight. Past the limit the
+            // client is read no further until the queue drains.
+            self.queued.append(part)
+            if self.queued.count >= Self.queuedPartsLimit { Self.setAutoRead(context.channel, false) }
+            return
+        }
+        self.handle(part, context: context)
+    }
+
+    /// Parts of pipelined requests waiting for the exchange in flight to end; bounded by ``queuedPartsLimit``.
+    private var queued = CircularBuffer<HTTPServerRequestPart>()
+    private var draining = false
+    static let queuedPartsLimit = 64
+
+    /// Starts the pipelined requests that waited, in order, once nothing is in flight.
+    private func drainQueued(context: ChannelHandlerContext) {
+        guard !self.draining, !self.queued.isEmpty else { return }
+        self.draining = true
+        // Like a read burst from the client: the parts' upstream writes are flushed together at the end.
+        let wasInReadBurst = self.inReadBurst
+        self.inReadBurst = true
+        while let next = self.queued.first, self.context != nil, self.current.map({ !$0.requestEnded }) ?? true {
+            self.queued.removeFirst()
+            self.handle(next, context: context)
+        }
+        self.inReadBurst = wasInReadBurst
+        self.draining = false
+        if !wasInReadBurst { self.flushUpstream() }
+    }
+
+    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head):
             guard self.current == nil else {
-                // The pipelining handler delivers one request at a time; anything else is a broken client.
+                // A request can't start while another is being read: the decoder never delivers that.
                 self.route.countError("protocol_error")
                 context.close(promise: nil)
                 return
@@ -99,7 +136,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             self.route = self.routes.current()
             let exchange = Exchange(head: head)
             self.current = exchange
-            if self.isHTTP1 { context.triggerUserOutboundEvent(HeaderReadTimeout.Event.headReceived, promise: nil) }
+            self.timeouts?.exchangeStarted()
             if let authorizer = self.route.authorizer, let reason = authorizer.authorize(head) {
                 self.metrics(exchange).requests.add(1)
                 self.answer(exchange, .forbidden(reason.rawValue), context: context)
@@ -136,11 +173,16 @@ final class HTTPProxyHandler: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         self.inReadBurst = false
+        self.flushUpstream()
+        context.fireChannelReadComplete()
+    }
+
+    /// Sends what the request's parts wrote upstream during a read burst (or a drain of pipelined requests).
+    private func flushUpstream() {
         if self.needsUpstreamFlush, let upstream = self.current?.upstream, !upstream.isFinished {
             upstream.channel.flush()
         }
         self.needsUpstreamFlush = false
-        context.fireChannelReadComplete()
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -151,15 +193,9 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            // Nothing read or written for the idle timeout: an idle keep-alive connection is closed; one with a request
-            // in flight (a slow upstream) is left alone.
-            if self.current == nil { context.close(promise: nil) }
-            return
-        }
         if case ChannelEvent.inputClosed = event, self.isHTTP1 {
-            // The client finished sending: nothing more will come, so close once the response in flight is out.
-            if self.current == nil {
+            // The client finished sending: nothing more will come, so close once the responses still owed are out.
+            if self.current == nil && self.queued.isEmpty {
                 context.close(promise: nil)
             } else {
                 self.closeAfterResponse = true
@@ -170,6 +206,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        self.queued.removeAll()
         if let exchange = self.current {
             self.current = nil
             if !exchange.responseEnded { self.route.countError("client_closed") }
@@ -203,8 +240,6 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         exchange.endpoint = index
         balancer.begin(index)
         if exchange.attempts == 1 { self.metrics(exchange).requests.add(1) }
-        // Hold the client's further parts unread until the upstream is there.
-        Self.setAutoRead(context.channel, false)
         self.route.upstream.clients[index].exchange { result in
             guard self.current === exchange, let context = self.context else {
                 balancer.end(index)
@@ -220,10 +255,15 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                 exchange.upstream = upstream
                 upstream.relay.sink = self
                 // A stream refused at its first write (an HTTP/2 connection that received GOAWAY) is closed, which
-                // reaches upstreamClosed and a 502 rather than a request waiting forever.
-                let headWritten = upstream.channel.eventLoop.makePromise(of: Void.self)
-                let upstreamChannel = upstream.channel
-                headWritten.futureResult.whenFailure { _ in upstreamChannel.close(promise: nil) }
+                // reaches upstreamClosed and a 502 rather than a request waiting forever. (A socket closes itself
+                // when a write fails: HTTP/1 needs no promise.)
+                var headWritten: EventLoopPromise<Void>?
+                if self.route.upstream.clients[index].kind == .http2 {
+                    let promise = upstream.channel.eventLoop.makePromise(of: Void.self)
+                    let upstreamChannel = upstream.channel
+                    promise.futureResult.whenFailure { _ in upstreamChannel.close(promise: nil) }
+                    headWritten = promise
+                }
                 upstream.channel.write(HTTPClientRequestPart.head(self.upstreamHead(exchange.head)), promise: headWritten)
                 for part in exchange.buffered {
                     exchange.sent(part)
@@ -256,6 +296,11 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                 self.answer(exchange, .unavailable(OutboundFailure.classify(error)), context: context)
             }
         }
+        // A pooled connection answers at once (above); a new one is dialled, and the client's further parts are held
+        // unread until it is there.
+        if self.current === exchange, exchange.upstream == nil, !exchange.answeredByProxy {
+            Self.setAutoRead(context.channel, false)
+        }
     }
 
     /// The request as the upstream gets it: HTTP/1.1, without hop-by-hop headers; inbound, with the client's verified
@@ -263,14 +308,27 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     private func upstreamHead(_ head: HTTPRequestHead) -> HTTPRequestHead {
         var head = head
         if self.isHTTP1 {
-            head.version = .http1_1
-            Self.removeHopByHop(&head.headers)
+            // Changed only where needed: each change copies the head's storage.
+            if head.version != .http1_1 { head.version = .http1_1 }
+            if Self.hasHopByHop(head.headers) { Self.removeHopByHop(&head.headers) }
         }
         if self.route.direction == .inbound {
             head.headers.remove(name: "l5d-client-id")
             if let identity = self.route.clientIdentity { head.headers.add(name: "l5d-client-id", value: identity) }
         }
         return head
+    }
+
+    /// Whether `headers` name any hop-by-hop header: one pass, no allocation.
+    static func hasHopByHop(_ headers: HTTPHeaders) -> Bool {
+        headers.contains { name, _ in
+            switch name.utf8.count {
+            case 7: return name.utf8.elementsEqualCaseInsensitive("upgrade")
+            case 10: return name.utf8.elementsEqualCaseInsensitive("connection") || name.utf8.elementsEqualCaseInsensitive("keep-alive")
+            case 16: return name.utf8.elementsEqualCaseInsensitive("proxy-connection")
+            default: return false
+            }
+        }
     }
 
     static func removeHopByHop(_ headers: inout HTTPHeaders) {
@@ -312,8 +370,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     private func completeIfDone(_ exchange: Exchange, context: ChannelHandlerContext) {
         guard exchange.requestEnded, exchange.responseEnded, self.current === exchange else { return }
         self.current = nil
-        if self.isHTTP1 { context.triggerUserOutboundEvent(HeaderReadTimeout.Event.exchangeDone, promise: nil) }
-        if self.isHTTP1 && (!exchange.keepAlive || self.closeAfterResponse) {
+        self.timeouts?.exchangeDone()
+        if self.isHTTP1 && (!exchange.keepAlive || (self.closeAfterResponse && self.queued.isEmpty)) {
             // After what was written is flushed: close() would drop writes still queued.
             let channel = context.channel
             if let written = exchange.responseWritten {
@@ -321,7 +379,9 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             } else {
                 channel.close(promise: nil)
             }
+            return
         }
+        self.drainQueued(context: context)
     }
 
     private func release(_ exchange: Exchange, reusable: Bool) {
@@ -345,6 +405,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     /// by itself when autoRead comes back on (a socket channel does; the extra request is harmless there).
     static func setAutoRead(_ channel: any Channel, _ value: Bool) {
         if let options = channel.syncOptions {
+            // Already so: nothing to do (no pipeline traversal, no epoll change), the common case per request.
+            if (try? options.getOption(.autoRead)) == value { return }
             try? options.setOption(.autoRead, value: value)
         } else {
             channel.setOption(.autoRead, value: value).whenFailure { _ in }
@@ -378,8 +440,8 @@ extension HTTPProxyHandler: UpstreamResponseSink {
                 exchange.trailersOnly = trailers
             }
             if self.isHTTP1 {
-                head.version = .http1_1
-                Self.removeHopByHop(&head.headers)
+                if head.version != .http1_1 { head.version = .http1_1 }
+                if Self.hasHopByHop(head.headers) { Self.removeHopByHop(&head.headers) }
                 if !exchange.keepAlive { head.headers.add(name: "connection", value: "close") }
             }
             context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
@@ -407,18 +469,24 @@ extension HTTPProxyHandler: UpstreamResponseSink {
             let requestDone = exchange.requestEnded
             if requestDone {
                 self.current = nil
-                if self.isHTTP1 { context.triggerUserOutboundEvent(HeaderReadTimeout.Event.exchangeDone, promise: nil) }
+                self.timeouts?.exchangeDone()
             }
-            let written = context.writeAndFlush(Self.wrapOutboundOut(.end(end)))
-            exchange.responseWritten = written
+            let closing = self.isHTTP1 && (!exchange.keepAlive || (self.closeAfterResponse && self.queued.isEmpty))
+            if closing || !requestDone {
+                // The write's completion is wanted only to close after it: close() would drop writes still queued.
+                let written = context.writeAndFlush(Self.wrapOutboundOut(.end(end)))
+                exchange.responseWritten = written
+                if requestDone {
+                    let channel = context.channel
+                    written.whenComplete { _ in channel.close(promise: nil) }
+                }
+            } else {
+                context.writeAndFlush(Self.wrapOutboundOut(.end(end)), promise: nil)
+            }
             // Reading back on: the rest of the request is dropped, or the next request is read (the upstream may have
             // been unwritable when it answered, leaving the client's reads off).
             Self.setAutoRead(context.channel, true)
-            if requestDone && self.isHTTP1 && (!exchange.keepAlive || self.closeAfterResponse) {
-                // Close once the response is on the wire: close() would drop writes still queued.
-                let channel = context.channel
-                written.whenComplete { _ in channel.close(promise: nil) }
-            }
+            if requestDone && !closing { self.drainQueued(context: context) }
         }
     }
 
@@ -471,3 +539,19 @@ extension HTTPProxyHandler: UpstreamResponseSink {
 
 @available(*, unavailable)
 extension HTTPProxyHandler: Sendable {}
+
+extension String.UTF8View {
+    /// ASCII case-insensitive comparison with a lowercase `other` (header names), without allocating.
+    func elementsEqualCaseInsensitive(_ other: StaticString) -> Bool {
+        guard self.count == other.utf8CodeUnitCount else { return false }
+        return other.withUTF8Buffer { lower in
+            var index = 0
+            for byte in self {
+                let folded = (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte
+                if folded != lower[index] { return false }
+                index += 1
+            }
+            return true
+        }
+    }
+}

@@ -11,13 +11,17 @@ enum HTTPServerSide {
         let sync = channel.pipeline.syncOperations
         switch route.kind {
         case .http1:
-            // A keep-alive connection with nothing in flight for the idle timeout is closed (see HTTPProxyHandler).
-            let idle = TimeAmount.nanoseconds(route.proxy.config.idleTimeout.totalNanoseconds)
-            try sync.addHandler(IdleStateHandler(allTimeout: idle))
-            let headerTimeout = TimeAmount.nanoseconds(route.proxy.config.headerReadTimeout.totalNanoseconds)
-            try sync.addHandler(HeaderReadTimeout(timeout: headerTimeout) { route.countError("header_read_timeout") })
-            try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
-            try sync.addHandler(HTTPProxyHandler(routes: routes))
+            // A request's headers must arrive within the header timeout; a keep-alive connection with nothing in
+            // flight for the idle timeout is closed.
+            let timeouts = HTTP1ConnectionTimeouts(
+                headerTimeout: .nanoseconds(route.proxy.config.headerReadTimeout.totalNanoseconds),
+                idleTimeout: .nanoseconds(route.proxy.config.idleTimeout.totalNanoseconds)
+            ) { route.countError("header_read_timeout") }
+            try sync.addHandler(timeouts)
+            // Pipelined requests are queued by HTTPProxyHandler itself: NIO's pipelining handler would stop and restart
+            // reading around every request (two epoll changes per request).
+            try sync.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
+            try sync.addHandler(HTTPProxyHandler(routes: routes, timeouts: timeouts))
         case .http2:
             _ = try sync.configureHTTP2Pipeline(
                 mode: .server,
