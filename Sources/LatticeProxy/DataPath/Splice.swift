@@ -91,6 +91,6 @@ final class ByteCountingObserver: SpliceObserver {
 /// Buffer sizes for spliced connections: reads grow to 64 KiB for bulk transfers (TLS records are 16 KiB, so one
 /// read feeds several), and a side may hold up to 512 KiB unsent before the other stops reading.
 enum SpliceBuffers {
-    static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 2048, initial: 16_384, maximum: 65_536)
+    static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 2048, maximum: 65_536)
     static let writeWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 128 * 1024, high: 512 * 1024)
 }

@@ -100,7 +100,11 @@ final class EndpointHTTPClient {
             channel.close(promise: nil)
             return
         }
-        try? channel.syncOptions?.setOption(.autoRead, value: true)
+        if !relay.reading {
+            // Idle, it must read: a close from the upstream is how it learns the connection is gone.
+            relay.reading = true
+            try? channel.syncOptions?.setOption(.autoRead, value: true)
+        }
         self.idle.append(IdleConnection(channel: channel, relay: relay, since: .now()))
         if self.sweep == nil { self.scheduleSweep(at: .now() + self.idleTimeout) }
     }

@@ -96,10 +96,20 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             // A pipelined request: HTTP/1 answers in order, so it waits for the response in flight. Past the limit the
             // client is read no further until the queue drains.
             self.queued.append(part)
-            if self.queued.count >= Self.queuedPartsLimit { Self.setAutoRead(context.channel, false) }
+            if self.queued.count >= Self.queuedPartsLimit { self.setClientReading(context.channel, false) }
             return
         }
         self.handle(part, context: context)
+    }
+
+    /// Whether the client's channel reads: only this handler turns it off and on, so a change costs a channel option
+    /// call (and an epoll change) only when it is one.
+    private var clientReading = true
+
+    private func setClientReading(_ channel: any Channel, _ on: Bool) {
+        guard on != self.clientReading else { return }
+        self.clientReading = on
+        Self.setAutoRead(channel, on)
     }
 
     /// Parts of pipelined requests waiting for the exchange in flight to end; bounded by ``queuedPartsLimit``.
@@ -187,7 +197,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if let upstream = self.current?.upstream, !upstream.isFinished {
-            Self.setAutoRead(upstream.channel, context.channel.isWritable)
+            upstream.setReading(context.channel.isWritable)
         }
         context.fireChannelWritabilityChanged()
     }
@@ -282,8 +292,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                     upstream.channel.flush()
                 }
                 // Each side reads only while the other can take what it reads.
-                Self.setAutoRead(upstream.channel, context.channel.isWritable)
-                Self.setAutoRead(context.channel, upstream.channel.isWritable)
+                upstream.setReading(context.channel.isWritable)
+                self.setClientReading(context.channel, upstream.channel.isWritable)
             case .failure(let error):
                 balancer.end(index)
                 exchange.endpoint = index
@@ -299,7 +309,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         // A pooled connection answers at once (above); a new one is dialled, and the client's further parts are held
         // unread until it is there.
         if self.current === exchange, exchange.upstream == nil, !exchange.answeredByProxy {
-            Self.setAutoRead(context.channel, false)
+            self.setClientReading(context.channel, false)
         }
     }
 
@@ -363,7 +373,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                 request: exchange.head
         )
         // Read (and drop) the rest of the request.
-        Self.setAutoRead(context.channel, true)
+        self.setClientReading(context.channel, true)
         self.completeIfDone(exchange, context: context)
     }
 
@@ -405,8 +415,6 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     /// by itself when autoRead comes back on (a socket channel does; the extra request is harmless there).
     static func setAutoRead(_ channel: any Channel, _ value: Bool) {
         if let options = channel.syncOptions {
-            // Already so: nothing to do (no pipeline traversal, no epoll change), the common case per request.
-            if (try? options.getOption(.autoRead)) == value { return }
             try? options.setOption(.autoRead, value: value)
         } else {
             channel.setOption(.autoRead, value: value).whenFailure { _ in }
@@ -485,7 +493,7 @@ extension HTTPProxyHandler: UpstreamResponseSink {
             }
             // Reading back on: the rest of the request is dropped, or the next request is read (the upstream may have
             // been unwritable when it answered, leaving the client's reads off).
-            Self.setAutoRead(context.channel, true)
+            self.setClientReading(context.channel, true)
             if requestDone && !closing { self.drainQueued(context: context) }
         }
     }
@@ -496,7 +504,7 @@ extension HTTPProxyHandler: UpstreamResponseSink {
 
     func upstreamWritabilityChanged(isWritable: Bool) {
         if let context = self.context, self.current?.upstream != nil {
-            Self.setAutoRead(context.channel, isWritable)
+            self.setClientReading(context.channel, isWritable)
         }
     }
 

@@ -17,6 +17,8 @@ final class ResponseRelay: ChannelInboundHandler {
     typealias InboundIn = HTTPClientResponsePart
 
     var sink: (any UpstreamResponseSink)?
+    /// Whether the upstream channel reads (its autoRead), kept here so an unchanged setting costs nothing.
+    var reading = true
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let sink = self.sink else {
@@ -81,6 +83,13 @@ final class UpstreamExchange {
     }
 
     var isFinished: Bool { self.onFinish == nil }
+
+    /// Turns the upstream's reading on or off (back-pressure from the client side), when that is a change.
+    func setReading(_ on: Bool) {
+        guard on != self.relay.reading else { return }
+        self.relay.reading = on
+        HTTPProxyHandler.setAutoRead(self.channel, on)
+    }
 
     /// Ends the exchange: a reusable HTTP/1 connection goes back to its pool; anything else is closed (an HTTP/2
     /// stream that has not finished is reset).
