@@ -198,7 +198,7 @@ final class EndpointHTTPClient {
                     let multiplexer = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
                         mode: .client,
                         connectionConfiguration: .init(),
-                        streamConfiguration: .init()
+                        streamConfiguration: HTTP2StreamSettings.trustedPeer
                     ) { stream in
                         // Servers don't open streams towards clients here (no push): refuse any.
                         stream.close()
@@ -236,7 +236,9 @@ final class EndpointHTTPClient {
 /// Confined to its event loop (every method checks or runs there); shared by the connections on that loop.
 extension EndpointHTTPClient: @unchecked Sendable {}
 
-/// Sees the connection-level frames of an upstream HTTP/2 connection and reports a GOAWAY.
+/// Sees the connection-level frames and errors of an upstream HTTP/2 connection: reports a GOAWAY, and on a
+/// connection error (the codec has sent GOAWAY itself and can open no more streams) reports it and closes the
+/// connection. Left open, such a connection looked usable and every new stream on it waited forever.
 final class GoAwayWatcher: ChannelInboundHandler {
     typealias InboundIn = HTTP2Frame
     private let onGoAway: () -> Void
@@ -248,6 +250,28 @@ final class GoAwayWatcher: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .goAway = Self.unwrapInboundIn(data).payload { self.onGoAway() }
     }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A stream's error has reset that stream only; the connection carries on.
+        if error is NIOHTTP2Errors.StreamError { return }
+        self.onGoAway()
+        context.close(promise: nil)
+    }
+}
+
+/// HTTP/2 stream settings for connections whose peer is the proxy's own app or another Lattice proxy (mutual TLS).
+///
+/// NIO's defaults end a connection after 200 RST_STREAM frames (or stream errors) in 30 s, a defence against rapid
+/// reset floods. Between proxies that is ordinary traffic: every request a client cancels (a gRPC deadline, h2load
+/// closing mid-run) is one RST_STREAM passed on, and killing the connection fails every other request on it. For
+/// these peers the limits are 10 000 per 30 s; connections from unauthenticated peers keep NIO's.
+enum HTTP2StreamSettings {
+    static let trustedPeer: NIOHTTP2Handler.StreamConfiguration = {
+        var configuration = NIOHTTP2Handler.StreamConfiguration()
+        configuration.streamResetFrameRateLimit.maximumCount = 10_000
+        configuration.streamErrorRateLimit.maximumCount = 10_000
+        return configuration
+    }()
 }
 
 @available(*, unavailable)

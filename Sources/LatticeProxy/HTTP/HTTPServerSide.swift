@@ -23,10 +23,13 @@ enum HTTPServerSide {
             try sync.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
             try sync.addHandler(HTTPProxyHandler(routes: routes, timeouts: timeouts))
         case .http2:
+            // The proxy's own app (outbound) or a proxy that proved its identity (inbound) may cancel streams at
+            // will; anyone else gets NIO's flood limits.
+            let trusted = route.direction == .outbound || route.clientIdentity != nil
             _ = try sync.configureHTTP2Pipeline(
                 mode: .server,
                 connectionConfiguration: .init(),
-                streamConfiguration: .init()
+                streamConfiguration: trusted ? HTTP2StreamSettings.trustedPeer : .init()
             ) { stream in
                 stream.eventLoop.makeCompletedFuture {
                     try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())

@@ -1,0 +1,77 @@
+import Foundation
+import LatticeTestSupport
+import Testing
+
+/// An app's HTTP/2 connection that fails at the connection level but stays open (the peer neither answers nor
+/// closes): the proxy must close it and dial a fresh one, not keep opening streams on it that never get an answer.
+@Suite(.tags(.integration), .serialized, .timeLimit(.minutes(3)))
+struct HTTP2UpstreamFailureTests {
+    /// A raw HTTP/2 app in Python: its first connection answers the first request with a DATA frame on stream 0 (a
+    /// connection error for the client) and then stays open without a word; later connections answer every request
+    /// `:status 200`.
+    static let app = #"""
+        import socket, sys, threading
+        srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", int(sys.argv[1]))); srv.listen(16)
+        print("listening", flush=True)
+        held = []
+        def frame(kind, flags, stream, payload=b""):
+            return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+        def serve(conn, broken):
+            buf = b""
+            def need(n):
+                nonlocal buf
+                while len(buf) < n:
+                    data = conn.recv(65536)
+                    if not data: raise EOFError
+                    buf += data
+            try:
+                need(24); buf = buf[24:]
+                conn.sendall(frame(4, 0, 0))
+                while True:
+                    need(9)
+                    length, kind, flags = int.from_bytes(buf[:3], "big"), buf[3], buf[4]
+                    stream = int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
+                    need(9 + length); payload = buf[9:9 + length]; buf = buf[9 + length:]
+                    if kind == 4 and not flags & 1: conn.sendall(frame(4, 1, 0))
+                    elif kind == 6 and not flags & 1: conn.sendall(frame(6, 1, 0, payload))
+                    elif kind == 1:
+                        print("request on", "broken" if broken else "good", "connection", flush=True)
+                        conn.sendall(frame(0, 0, 0, b"x") if broken else frame(1, 5, stream, b"\x88"))
+            except (EOFError, OSError):
+                print("connection closed by the proxy", flush=True)
+        first = True
+        while True:
+            conn, _ = srv.accept()
+            held.append(conn)
+            threading.Thread(target=serve, args=(conn, first), daemon=True).start()
+            first = False
+        """#
+
+    @Test func aConnectionErrorOnAnUpstreamHTTP2ConnectionClosesItAndTheNextRequestDialsAnew() async throws {
+        try await TestFiles.withDirectory { dir in
+            try ControllerProcess.makeRunbookCertificates(in: dir)
+            let controller = try await ControllerProcess(directory: dir)
+            defer { controller.stop() }
+            let appPort = try LoopbackTCP.freePort()
+            try TestFiles.write(Self.app, to: "\(dir)/app.py")
+            let app = try BackgroundProcess("/usr/bin/python3", ["\(dir)/app.py", "\(appPort)"], logPath: "\(dir)/app.log")
+            defer { app.stop(grace: 1) }
+            #expect(await eventually { app.log.contains("listening") }, "the app never listened: \(app.log)")
+            let proxy = try ProxyProcess(
+                directory: dir, name: "api", serviceAccount: "db", token: "db-token",
+                controllerPort: controller.identityPort, inboundDefaultPort: appPort
+            )
+            defer { proxy.stop() }
+            try await proxy.waitUntilReady()
+            let url = "http://127.0.0.1:\(proxy.inboundPort)/"
+            // The first request meets the broken connection: it fails (502), within the bounds, never hangs.
+            let first = try Curl.request(url, arguments: ["--http2-prior-knowledge"])
+            #expect(first.exitCode == 0 && first.status == 502, "\(first)")
+            // The proxy closed that connection; the next request goes on a new one and is answered.
+            let second = try Curl.request(url, arguments: ["--http2-prior-knowledge"])
+            #expect(second.status == 200, "\(second) app: \(app.log)")
+            #expect(await eventually { app.log.contains("connection closed by the proxy") }, "\(app.log)")
+        }
+    }
+}
