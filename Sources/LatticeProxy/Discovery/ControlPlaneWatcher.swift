@@ -157,14 +157,12 @@ final class ControlPlaneWatcher: Service, Sendable {
         let channel = try await ClientBootstrap(group: self.group)
             .connectTimeout(self.connectTimeout)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverName))
-                }
+                HTTP2ClientPipeline.configure(channel, context: context, serverName: serverName)
             }
             .connect(host: self.address.host, port: self.address.port)
             .get()
         do {
-            try await channel.configureHTTP2Pipeline(mode: .client, inboundStreamInitializer: nil).flatMap { multiplexer in
+            try await channel.pipeline.handler(type: HTTP2StreamMultiplexer.self).flatMap { multiplexer in
                 // Registered and opened under the lock's view of the watches: one added meanwhile is either in this
                 // list or opened by add() once `connected` is set, never both or neither.
                 let watches = self.state.withLock { state -> [(WatchID, Watch)] in
