@@ -232,6 +232,17 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         default: self.route.countError("client_error")
         }
         self.route.proxy.logger.debug("client connection failed", metadata: ["error.type": "\(error)"])
+        if error is HTTPParserError, self.isHTTP1, self.current.map({ !$0.responseStarted }) ?? true {
+            // A 400 when no response is under way (in the middle of one, a status line can't be sent), then close.
+            // (This is NIO's HTTPServerProtocolErrorHandler's job, done here: that handler cost a hop and a cast on
+            // every part of every response.)
+            self.queued.removeAll()
+            let parts = ProxyResponse.malformed.parts(grpc: false, keepAlive: false, allocator: context.channel.allocator)
+            for part in parts.dropLast() { context.write(Self.wrapOutboundOut(part), promise: nil) }
+            let channel = context.channel
+            context.writeAndFlush(Self.wrapOutboundOut(parts[parts.count - 1])).whenComplete { _ in channel.close(promise: nil) }
+            return
+        }
         context.close(promise: nil)
     }
 

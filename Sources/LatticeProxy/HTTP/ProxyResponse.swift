@@ -28,6 +28,12 @@ struct ProxyResponse {
         )
     }
 
+    /// A request the HTTP/1 decoder refused (a bad header line, oversized headers): answered, then the connection
+    /// is closed, since nothing after it can be framed.
+    static let malformed = ProxyResponse(
+        reason: "malformed_request", httpStatus: .badRequest, grpcStatus: 13, message: "the request could not be parsed"
+    )
+
     static let errorHeader = "lattice-proxy-error"
 
     /// The parts to write: head, optional body, end (with trailers for gRPC).
