@@ -40,6 +40,7 @@ public struct ProxyConfig: Sendable {
         case destinationIdleTimeout = "LATTICE_PROXY_DESTINATION_IDLE_TIMEOUT"
         case releaseStartupPages = "LATTICE_PROXY_RELEASE_STARTUP_PAGES"
         case returnFreedMemory = "LATTICE_PROXY_RETURN_FREED_MEMORY"
+        case idleReleaseAfter = "LATTICE_PROXY_IDLE_RELEASE_AFTER"
     }
 
     public var identity: WorkloadIdentity
@@ -91,6 +92,9 @@ public struct ProxyConfig: Sendable {
     public var releaseStartupPages: Bool
     /// After a burst of connections, give the heap it freed back to the kernel (``FreedMemoryReturn``).
     public var returnFreedMemory: Bool
+    /// Idle this long (no new connection, no request), give code pages and free heap back (``IdleMemoryRelease``);
+    /// zero: never.
+    public var idleReleaseAfter: Duration
     /// `NAMESPACE/NAME` of this workload, whose inbound policy the proxy watches; nil: the starting policy stands.
     public var workload: (namespace: String, name: String)?
 
@@ -192,6 +196,7 @@ public struct ProxyConfig: Sendable {
         case "false", "0", "no": self.releaseStartupPages = false
         case let other?: throw ProxyConfigError(.releaseStartupPages, "'\(other)' is not true or false")
         }
+        self.idleReleaseAfter = try duration(.idleReleaseAfter, default: .seconds(30))
         switch value(.returnFreedMemory)?.lowercased() {
         case nil, "true", "1", "yes": self.returnFreedMemory = true
         case "false", "0", "no": self.returnFreedMemory = false

@@ -81,7 +81,10 @@ public struct ProxyRuntime: Sendable {
                 drainTime: config.shutdownGrace,
                 budget: budget,
                 onRefused: { refusedAtLimit.add(1) },
-                onAccept: onAccept
+                onAccept: { channel in
+                    context.activity.tick()
+                    onAccept(channel)
+                }
             )
         }
         let inboundServer = listener("inbound", config.inbound) { channel in
@@ -189,6 +192,12 @@ public struct ProxyRuntime: Sendable {
         if config.releaseStartupPages {
             services.append(
                 .init(service: StartupPageRelease(isReady: { credentials.isReady }, settle: .seconds(2), logger: logger))
+            )
+        }
+        if config.idleReleaseAfter > .zero {
+            let activity = context.activity
+            services.append(
+                .init(service: IdleMemoryRelease(activity: { activity.current }, idleAfter: config.idleReleaseAfter, logger: logger))
             )
         }
         if config.returnFreedMemory {

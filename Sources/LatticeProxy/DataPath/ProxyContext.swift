@@ -14,6 +14,8 @@ struct ProxyContext: Sendable {
     let httpUpstreams = HTTPUpstreamRegistry()
     let routesVersion: RoutesVersion
     let inboundPolicy: InboundPolicyState
+    /// Connections accepted and HTTP requests seen: how ``IdleMemoryRelease`` tells idle from busy.
+    let activity = ActivityCounter()
 
     init(config: ProxyConfig, credentials: ProxyCredentials, metrics: ProxyMetrics, logger: Logger) {
         self.config = config
