@@ -23,7 +23,7 @@ struct FreedMemoryReturn: Service {
             while (try? await Task.sleep(for: self.interval)) != nil {
                 guard policy.shouldTrim(open: self.openConnections()) else { continue }
                 let before = StartupPageRelease.residentKiB()
-                Self.mallocTrim?(0)
+                _ = Self.mallocTrim?(0)
                 self.logger.debug(
                     "freed memory returned after a connection burst",
                     metadata: ["lattice.rss_kib_before": "\(before)", "lattice.rss_kib_after": "\(StartupPageRelease.residentKiB())"]
