@@ -22,20 +22,13 @@ struct FreedMemoryReturn: Service {
             var policy = self.policy
             while (try? await Task.sleep(for: self.interval)) != nil {
                 guard policy.shouldTrim(open: self.openConnections()) else { continue }
-                let before = StartupPageRelease.residentKiB()
-                _ = Self.mallocTrim?(0)
+                let before = ProcessMemory.residentKiB()
+                ProcessMemory.trimHeap()
                 self.logger.debug(
                     "freed memory returned after a connection burst",
-                    metadata: ["lattice.rss_kib_before": "\(before)", "lattice.rss_kib_after": "\(StartupPageRelease.residentKiB())"]
+                    metadata: ["lattice.rss_kib_before": "\(before)", "lattice.rss_kib_after": "\(ProcessMemory.residentKiB())"]
                 )
             }
         }
     }
-
-    /// glibc's `malloc_trim`, looked up at run time: it is declared in <malloc.h>, which the Glibc module doesn't
-    /// export. Absent (another C library), nothing is trimmed.
-    static let mallocTrim: (@convention(c) (Int) -> Int32)? = {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
-        return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
-    }()
 }

@@ -1,7 +1,6 @@
 import Glibc
 import Logging
 import ServiceLifecycle
-import Synchronization
 
 /// Gives memory back once the proxy has been idle for a while: the code pages the traffic brought back
 /// (`MADV_DONTNEED` on the binary's read-execute mapping, as ``StartupPageRelease`` does after start) and the heap's
@@ -28,10 +27,10 @@ struct IdleMemoryRelease: Service {
                     last = now
                     continue
                 }
-                let before = StartupPageRelease.residentKiB()
-                let released = StartupPageRelease.releaseExecutablePages()
-                _ = FreedMemoryReturn.mallocTrim?(0)
-                let after = StartupPageRelease.residentKiB()
+                let before = ProcessMemory.residentKiB()
+                let released = ProcessMemory.releaseCodePages()
+                ProcessMemory.trimHeap()
+                let after = ProcessMemory.residentKiB()
                 if before - after >= 256 {
                     self.logger.debug(
                         "idle: memory given back",
@@ -41,12 +40,4 @@ struct IdleMemoryRelease: Service {
             }
         }
     }
-}
-
-/// Counts what makes the proxy busy (connections accepted, HTTP requests), one relaxed atomic add each, so that
-/// ``IdleMemoryRelease`` can tell an idle proxy from a busy one.
-final class ActivityCounter: Sendable {
-    private let value = Atomic<Int>(0)
-    var current: Int { self.value.load(ordering: .relaxed) }
-    func tick() { self.value.wrappingAdd(1, ordering: .relaxed) }
 }

@@ -82,7 +82,7 @@ public struct ProxyRuntime: Sendable {
                 budget: budget,
                 onRefused: { refusedAtLimit.add(1) },
                 onAccept: { channel in
-                    context.activity.tick()
+                    context.activity.bump()
                     onAccept(channel)
                 }
             )

@@ -24,61 +24,14 @@ struct StartupPageRelease: Service {
                 guard (try? await Task.sleep(for: .milliseconds(100))) != nil else { return }
             }
             guard (try? await Task.sleep(for: self.settle)) != nil else { return }
-            let before = Self.residentKiB()
-            let released = Self.releaseExecutablePages()
+            let before = ProcessMemory.residentKiB()
+            let released = ProcessMemory.releaseCodePages()
             self.logger.debug(
                 "start-up code pages released",
-                metadata: ["lattice.mappings": "\(released)", "lattice.rss_kib_before": "\(before)", "lattice.rss_kib_after": "\(Self.residentKiB())"]
+                metadata: ["lattice.mappings": "\(released)", "lattice.rss_kib_before": "\(before)", "lattice.rss_kib_after": "\(ProcessMemory.residentKiB())"]
             )
             // The service's work is done; it must not end the group, so it waits for shutdown.
             try? await gracefulShutdown()
         }
-    }
-
-    /// `MADV_DONTNEED` on the executable's read-execute mapping; returns how many mappings were released.
-    static func releaseExecutablePages() -> Int {
-        guard let executable = Self.executablePath(), let maps = Self.read("/proc/self/maps") else { return 0 }
-        var released = 0
-        for line in maps.split(separator: "\n") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            // address perms offset dev inode path
-            guard fields.count >= 6, String(fields[5...].joined(separator: " ")) == executable else { continue }
-            let permissions = fields[1]
-            // Code only: a read-only data mapping may be RELRO (relocated at start, then made read-only), whose
-            // private copy must not be dropped.
-            guard permissions == "r-xp" else { continue }
-            let bounds = fields[0].split(separator: "-")
-            guard bounds.count == 2, let start = UInt(bounds[0], radix: 16), let end = UInt(bounds[1], radix: 16), end > start,
-                let address = UnsafeMutableRawPointer(bitPattern: start)
-            else { continue }
-            if madvise(address, Int(end - start), MADV_DONTNEED) == 0 { released += 1 }
-        }
-        return released
-    }
-
-    static func executablePath() -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return nil }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    static func residentKiB() -> Int {
-        guard let status = Self.read("/proc/self/status") else { return 0 }
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
-        return line.flatMap { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first }.flatMap { Int($0) } ?? 0
-    }
-
-    static func read(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var text: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            if count <= 0 { break }
-            text += chunk[0..<count]
-        }
-        return String(decoding: text, as: UTF8.self)
     }
 }

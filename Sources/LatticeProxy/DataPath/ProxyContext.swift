@@ -12,25 +12,26 @@ struct ProxyContext: Sendable {
     let metrics: ProxyMetrics
     let logger: Logger
     let httpUpstreams = HTTPUpstreamRegistry()
-    let routesVersion: RoutesVersion
+    let routesVersion: RelaxedCounter
     let inboundPolicy: InboundPolicyState
     /// Connections accepted and HTTP requests seen: how ``IdleMemoryRelease`` tells idle from busy.
-    let activity = ActivityCounter()
+    let activity = RelaxedCounter()
 
     init(config: ProxyConfig, credentials: ProxyCredentials, metrics: ProxyMetrics, logger: Logger) {
         self.config = config
         self.credentials = credentials
         self.metrics = metrics
         self.logger = logger
-        let version = RoutesVersion()
+        let version = RelaxedCounter()
         self.routesVersion = version
         self.inboundPolicy = InboundPolicyState(config: config) { version.bump() }
     }
 }
 
-/// Moves on whenever a destination or policy answer changes; an HTTP connection compares it (one atomic load) at
-/// each request and rebuilds its route when it moved.
-final class RoutesVersion: Sendable {
+/// A counter bumped and read with relaxed atomics, one instruction each, never a lock: the routes' version (moves on
+/// whenever a destination or policy answer changes; an HTTP connection compares it at each request and rebuilds its
+/// route when it moved) and the proxy's activity (connections accepted plus requests, for ``IdleMemoryRelease``).
+final class RelaxedCounter: Sendable {
     private let value = Atomic<Int>(0)
     var current: Int { self.value.load(ordering: .relaxed) }
     func bump() { self.value.wrappingAdd(1, ordering: .relaxed) }

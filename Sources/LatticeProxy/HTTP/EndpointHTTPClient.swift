@@ -212,6 +212,10 @@ final class EndpointHTTPClient {
                         guard let channel, case .ready(_, let current) = self.http2, current === channel else { return }
                         self.http2 = .idle
                     })
+                    // A connection error (the codec has sent GOAWAY itself and opens no more streams) closes it, and
+                    // its close makes the next request dial anew. Left open, it looked usable and every new stream
+                    // on it waited forever.
+                    try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionErrorCloser())
                     try channel.syncOptions?.setOption(.allowRemoteHalfClosure, value: false)
                     try channel.syncOptions?.setOption(.autoRead, value: true)
                     return (multiplexer, channel)
@@ -240,9 +244,7 @@ final class EndpointHTTPClient {
 /// Confined to its event loop (every method checks or runs there); shared by the connections on that loop.
 extension EndpointHTTPClient: @unchecked Sendable {}
 
-/// Sees the connection-level frames and errors of an upstream HTTP/2 connection: reports a GOAWAY, and on a
-/// connection error (the codec has sent GOAWAY itself and can open no more streams) reports it and closes the
-/// connection. Left open, such a connection looked usable and every new stream on it waited forever.
+/// Sees the connection-level frames of an upstream HTTP/2 connection and reports a GOAWAY.
 final class GoAwayWatcher: ChannelInboundHandler {
     typealias InboundIn = HTTP2Frame
     private let onGoAway: () -> Void
@@ -255,12 +257,6 @@ final class GoAwayWatcher: ChannelInboundHandler {
         if case .goAway = Self.unwrapInboundIn(data).payload { self.onGoAway() }
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A stream's error has reset that stream only; the connection carries on.
-        if error is NIOHTTP2Errors.StreamError { return }
-        self.onGoAway()
-        context.close(promise: nil)
-    }
 }
 
 /// HTTP/2 stream settings for connections whose peer is the proxy's own app or another Lattice proxy (mutual TLS).

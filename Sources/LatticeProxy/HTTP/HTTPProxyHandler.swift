@@ -144,7 +144,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             }
             // Between exchanges the route may follow a new discovery or policy answer.
             self.route = self.routes.current()
-            self.route.proxy.activity.tick()
+            self.route.proxy.activity.bump()
             let exchange = Exchange(head: head)
             self.current = exchange
             self.timeouts?.exchangeStarted()

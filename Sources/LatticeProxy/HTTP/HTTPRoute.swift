@@ -18,15 +18,15 @@ struct HTTPRoute: Sendable {
     }
 }
 
-/// A connection's current route: rebuilt from discovery and policy when ``RoutesVersion`` has moved, checked with one
+/// A connection's current route: rebuilt from discovery and policy when the routes' version (``ProxyContext/routesVersion``) has moved, checked with one
 /// atomic load per request. Used only on the connection's event loop (its HTTP/2 streams share it), hence unchecked.
 final class RouteSource: @unchecked Sendable {
     private var route: HTTPRoute
     private var version: Int
-    private let versions: RoutesVersion
+    private let versions: RelaxedCounter
     private let build: () -> HTTPRoute
 
-    init(version: RoutesVersion, build: @escaping () -> HTTPRoute) {
+    init(version: RelaxedCounter, build: @escaping () -> HTTPRoute) {
         self.versions = version
         self.version = version.current
         self.route = build()

@@ -212,38 +212,3 @@ extension String {
         return String(decoding: bytes, as: UTF8.self)
     }
 }
-
-/// The pipeline of a client HTTP/2 connection over TLS to the controller, put in place before the connection is
-/// (from the bootstrap's channel initializer): TLS, the HTTP/2 codec and multiplexer, and a handler that closes the
-/// connection on a connection-level error.
-///
-/// Adding the HTTP/2 handlers once the connect had returned left a window in which the controller's SETTINGS, sent
-/// right after the TLS handshake, could be read with no HTTP/2 handler there to take them: they were dropped, the
-/// codec then refused the connection's next frame, and the call waited for its deadline (a proxy's first certificate
-/// took 10 s, now and then).
-enum HTTP2ClientPipeline {
-    static func configure(_ channel: any Channel, context: NIOSSLContext, serverName: String) -> EventLoopFuture<Void> {
-        do {
-            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverName))
-        } catch {
-            return channel.eventLoop.makeFailedFuture(error)
-        }
-        return channel.configureHTTP2Pipeline(mode: .client, inboundStreamInitializer: nil).flatMapThrowing { _ in
-            try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionErrorCloser())
-        }
-    }
-}
-
-/// Closes an HTTP/2 connection on a connection-level error: the codec has sent GOAWAY and opens no more streams,
-/// so a connection left open would keep every waiting call waiting.
-final class HTTP2ConnectionErrorCloser: ChannelInboundHandler {
-    typealias InboundIn = Any
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is NIOHTTP2Errors.StreamError { return }
-        context.close(promise: nil)
-    }
-}
-
-@available(*, unavailable)
-extension HTTP2ConnectionErrorCloser: Sendable {}
