@@ -44,16 +44,20 @@ public final class AdminServer: Service, Sendable {
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let address: ListenerAddress
+    private let addressSetting: String
 
+    /// `addressSetting` names the flag or variable that chooses the address, for the error when it can't be bound.
     public init(
         host: String,
         port: Int,
+        addressSetting: String,
         routes: [String: Route],
         logger: Logger,
         group: MultiThreadedEventLoopGroup = .singleton
     ) {
         self.host = host
         self.port = port
+        self.addressSetting = addressSetting
         self.routes = routes
         self.logger = logger
         self.group = group
@@ -70,7 +74,9 @@ public final class AdminServer: Service, Sendable {
 
     public func run() async throws {
         let routes = self.routes
-        let channel = try await self.address.bind {
+        let channel = try await self.address.bind(
+            "the admin server (/metrics, /ready, /live)", host: self.host, port: self.port, setting: self.addressSetting
+        ) {
             try await ServerBootstrap(group: self.group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
@@ -173,14 +179,22 @@ public final class ListenerAddress: Sendable {
         try await self.promise.futureResult.get()
     }
 
-    /// Binds with `bind`, publishes the address (or the failure), and returns the channel.
-    public func bind(_ bind: () async throws -> any Channel) async throws -> any Channel {
+    /// Binds with `bind`, publishes the address (or the failure), and returns the channel. A failure is a
+    /// ``ListenError`` naming `listener`, the address and the `setting` that chooses it.
+    public func bind(
+        _ listener: String,
+        host: String,
+        port: Int,
+        setting: String,
+        _ bind: () async throws -> any Channel
+    ) async throws -> any Channel {
         let channel: any Channel
         do {
             channel = try await bind()
         } catch {
-            self.promise.fail(error)
-            throw error
+            let failure = ListenError(listener: listener, address: "\(host):\(port)", setting: setting, cause: error)
+            self.promise.fail(failure)
+            throw failure
         }
         if let address = channel.localAddress {
             self.bound.withLock { $0 = address }
@@ -189,12 +203,38 @@ public final class ListenerAddress: Sendable {
         return channel
     }
 
-    /// Serves until the channel closes, closing it on graceful shutdown.
+    /// Serves until the channel closes, closing it on graceful shutdown or when the task is cancelled (a
+    /// `ServiceGroup` cancels every service when one of them fails: a listener that waited only for graceful
+    /// shutdown kept the process alive after, say, another port could not be bound).
     public static func serveUntilShutdown(_ channel: any Channel) async throws {
-        try await withGracefulShutdownHandler {
-            try await channel.closeFuture.get()
-        } onGracefulShutdown: {
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await channel.closeFuture.get()
+            } onGracefulShutdown: {
+                channel.close(promise: nil)
+            }
+        } onCancel: {
             channel.close(promise: nil)
         }
+    }
+}
+
+/// A listener could not bind: which one, where, why, and which setting moves it.
+public struct ListenError: Error, CustomStringConvertible {
+    public let listener: String
+    public let address: String
+    public let setting: String
+    public let cause: any Error
+
+    public init(listener: String, address: String, setting: String, cause: any Error) {
+        self.listener = listener
+        self.address = address
+        self.setting = setting
+        self.cause = cause
+    }
+
+    public var description: String {
+        "cannot listen on \(self.address) for \(self.listener): \(self.cause); "
+            + "stop whatever holds that address or choose another with \(self.setting)"
     }
 }

@@ -221,6 +221,7 @@ public struct ControllerCommand: AsyncParsableCommand {
         let adminServer = AdminServer(
             host: admin.host,
             port: admin.port,
+            addressSetting: "--admin-addr",
             routes: [
                 "/metrics": { _ in
                     AdminServer.Response(

@@ -1,3 +1,4 @@
+import LatticeAdmin
 import LatticeModel
 import Logging
 import NIOCore
@@ -11,6 +12,8 @@ import Synchronization
 final class ListenerServer: Service, Sendable {
     let name: String
     let address: HostPort
+    /// The variable that chooses `address`, named when it can't be bound.
+    let addressSetting: String
     let group: MultiThreadedEventLoopGroup
     let logger: Logger
     let drainTime: Duration
@@ -25,6 +28,7 @@ final class ListenerServer: Service, Sendable {
     init(
         name: String,
         address: HostPort,
+        addressSetting: String,
         group: MultiThreadedEventLoopGroup,
         logger: Logger,
         drainTime: Duration = .zero,
@@ -34,6 +38,7 @@ final class ListenerServer: Service, Sendable {
     ) {
         self.name = name
         self.address = address
+        self.addressSetting = addressSetting
         self.group = group
         self.logger = logger
         self.drainTime = drainTime
@@ -46,7 +51,7 @@ final class ListenerServer: Service, Sendable {
 
     func run() async throws {
         let onAccept = self.onAccept
-        let server = try await ServerBootstrap(group: self.group)
+        let bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
@@ -71,8 +76,17 @@ final class ListenerServer: Service, Sendable {
                     try channel.pipeline.syncOperations.addHandler(AcceptedHandler(onAccept: onAccept))
                 }
             }
-            .bind(host: self.address.host, port: self.address.port)
-            .get()
+        let server: any Channel
+        do {
+            server = try await bootstrap.bind(host: self.address.host, port: self.address.port).get()
+        } catch {
+            throw ListenError(
+                listener: "the \(self.name) listener",
+                address: "\(self.address.host):\(self.address.port)",
+                setting: self.addressSetting,
+                cause: error
+            )
+        }
         let port = server.localAddress?.port ?? self.address.port
         self.bound.withLock { $0 = port }
         self.logger.info("\(self.name) listening", metadata: ["net.local.addr": "\(self.address.host):\(port)"])

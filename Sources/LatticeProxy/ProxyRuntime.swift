@@ -33,6 +33,7 @@ public struct ProxyRuntime: Sendable {
         let admin = AdminServer(
             host: config.admin.host,
             port: config.admin.port,
+            addressSetting: "LATTICE_PROXY_ADMIN_LISTEN_ADDR",
             routes: [
                 "/metrics": { _ in
                     AdminServer.Response(
@@ -72,10 +73,16 @@ public struct ProxyRuntime: Sendable {
             logger: logger
         )
         /// A listener sharing the proxy's event loop, connection budget and drain time.
-        func listener(_ name: String, _ address: HostPort, onAccept: @escaping @Sendable (any Channel) -> Void) -> ListenerServer {
+        func listener(
+            _ name: String,
+            _ address: HostPort,
+            setting: String,
+            onAccept: @escaping @Sendable (any Channel) -> Void
+        ) -> ListenerServer {
             ListenerServer(
                 name: name,
                 address: address,
+                addressSetting: setting,
                 group: group,
                 logger: logger,
                 drainTime: config.shutdownGrace,
@@ -87,7 +94,7 @@ public struct ProxyRuntime: Sendable {
                 }
             )
         }
-        let inboundServer = listener("inbound", config.inbound) { channel in
+        let inboundServer = listener("inbound", config.inbound, setting: "LATTICE_PROXY_INBOUND_LISTEN_ADDR") { channel in
             let timeout = TimeAmount.nanoseconds(config.detectTimeout.totalNanoseconds)
             let detect: @Sendable (HostPort?) -> Void = { original in
                 do {
@@ -140,7 +147,7 @@ public struct ProxyRuntime: Sendable {
             }
             services.append(
                 .init(
-                    service: listener("outbound \(upstream.listen)", upstream.listen) { channel in
+                    service: listener("outbound \(upstream.listen)", upstream.listen, setting: "LATTICE_PROXY_OUTBOUND_UPSTREAMS") { channel in
                         OutboundPath.accept(channel: channel, target: target, proxy: context)
                     }
                 )
@@ -182,7 +189,7 @@ public struct ProxyRuntime: Sendable {
             sweeper = group.next().scheduleRepeatedTask(initialDelay: sweep, delay: sweep) { _ in targets.expireIdle() }
             services.append(
                 .init(
-                    service: listener("outbound (transparent)", config.outbound) { channel in
+                    service: listener("outbound (transparent)", config.outbound, setting: "LATTICE_PROXY_OUTBOUND_LISTEN_ADDR") { channel in
                         TransparentOutbound.accept(channel: channel, targets: targets, proxy: context)
                     }
                 )

@@ -26,4 +26,25 @@ struct ProxyConfigurationTests {
         let variable = String(setting.prefix { $0 != "=" })
         #expect(result.stderr.contains(variable) && result.stderr.contains(complaint), "\(result.stderr)")
     }
+
+    /// A listen address another process holds: the proxy exits rather than run without that listener, and says
+    /// which listener, which address and which variable moves it.
+    @Test(arguments: ["LATTICE_PROXY_INBOUND_LISTEN_ADDR", "LATTICE_PROXY_ADMIN_LISTEN_ADDR"])
+    func aListenAddressInUseStopsTheProxyNamingIt(variable: String) async throws {
+        let holder = try await EchoServer()
+        let others = ["LATTICE_PROXY_INBOUND_LISTEN_ADDR", "LATTICE_PROXY_ADMIN_LISTEN_ADDR", "LATTICE_PROXY_OUTBOUND_LISTEN_ADDR"]
+            .filter { $0 != variable }
+            .map { "\($0)=127.0.0.1:0" }
+        let result: ProcessRunner.Result
+        do {
+            result = try Self.start(others + ["\(variable)=127.0.0.1:\(holder.port)"])
+        } catch {
+            await holder.stop()
+            throw error
+        }
+        await holder.stop()
+        #expect(result.status != 0, "the proxy ran on without its listener")
+        #expect(result.stderr.contains("cannot listen on 127.0.0.1:\(holder.port)"), "\(result.stderr)")
+        #expect(result.stderr.contains("Address already in use") && result.stderr.contains(variable), "\(result.stderr)")
+    }
 }

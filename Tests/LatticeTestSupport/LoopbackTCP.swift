@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -9,14 +10,19 @@ import Glibc
 /// Plain TCP on loopback for tests: free ports, an echo server, and a blocking client that half-closes.
 public enum LoopbackTCP {
     /// A port that was free a moment ago, chosen below the kernel's ephemeral range (32768+) so that no outgoing
-    /// connection of a parallel test can take it before the process under test binds it.
+    /// connection of a parallel test can take it before the process under test binds it, and never handed out
+    /// twice in this test process: a port is often bound seconds after it is chosen (a controller started after its
+    /// proxies), and a parallel test that drew the same number in between made that bind fail.
     public static func freePort() throws -> Int {
         for _ in 0..<200 {
             let candidate = Int.random(in: 20_000..<32_000)
+            guard self.handedOut.withLock({ $0.insert(candidate).inserted }) else { continue }
             if self.canBind(candidate) { return candidate }
         }
         throw POSIXError(.EADDRINUSE)
     }
+
+    private static let handedOut = Mutex<Set<Int>>([])
 
     static func loopback(port: Int) -> sockaddr_in {
         var address = sockaddr_in()

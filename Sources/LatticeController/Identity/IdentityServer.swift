@@ -1,5 +1,6 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import LatticeAdmin
 import Logging
 import NIOSSL
 import ServiceLifecycle
@@ -65,9 +66,24 @@ public final class IdentityServer: Service, Sendable {
             config: config
         )
         let server = GRPCServer(transport: transport, services: self.services)
-        try await withThrowingDiscardingTaskGroup { group in
+        try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.serve() }
-            let bound = try await transport.listeningAddress
+            let bound: GRPCNIOTransportCore.SocketAddress
+            do {
+                bound = try await transport.listeningAddress
+            } catch {
+                // The server stopped before listening; its own error says why (the port is taken, the address is
+                // not this host's). Without it the log would only say "no listening address".
+                var cause: any Error = error
+                do { try await group.next() } catch let serveError { cause = serveError }
+                while let runtime = cause as? RuntimeError, let inner = runtime.cause { cause = inner }
+                throw ListenError(
+                    listener: "the control-plane API (identity, destination, policy)",
+                    address: "\(self.host):\(self.port)",
+                    setting: "--identity-addr",
+                    cause: cause
+                )
+            }
             let text: String
             if let ipv4 = bound.ipv4 {
                 text = "\(ipv4.host):\(ipv4.port)"
@@ -85,6 +101,7 @@ public final class IdentityServer: Service, Sendable {
                 server.beginGracefulShutdown()
             }
             server.beginGracefulShutdown()
+            try await group.waitForAll()
         }
     }
 }

@@ -63,7 +63,9 @@ public final class AdmissionWebhookServer: Service, Sendable {
         tls.minimumTLSVersion = .tlsv12
         let context = try NIOSSLContext(configuration: tls)
         let responder = self.responder
-        let channel = try await self.address.bind {
+        let channel = try await self.address.bind(
+            "the injector webhook", host: self.host, port: self.port, setting: "--webhook-addr"
+        ) {
             try await ServerBootstrap(group: self.group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)

@@ -123,9 +123,13 @@ final class ControlPlaneWatcher: Service, Sendable {
                 let channel = try await self.connect()
                 connected.set(1)
                 self.logger.info("discovery streams open", metadata: ["controller": "\(self.address)"])
-                await withGracefulShutdownHandler {
-                    try? await channel.closeFuture.get()
-                } onGracefulShutdown: {
+                await withTaskCancellationHandler {
+                    await withGracefulShutdownHandler {
+                        try? await channel.closeFuture.get()
+                    } onGracefulShutdown: {
+                        channel.close(promise: nil)
+                    }
+                } onCancel: {
                     channel.close(promise: nil)
                 }
                 self.state.withLock { $0.connected = nil }
