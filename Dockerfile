@@ -15,14 +15,15 @@ COPY Package.* ./
 RUN swift package resolve
 COPY Sources ./Sources
 COPY Protos ./Protos
-RUN swift build -c release --static-swift-stdlib \
-      --product lattice-controller \
- && swift build -c release --static-swift-stdlib --product lattice-proxy \
- && swift build -c release --static-swift-stdlib --product lattice-init \
- && swift build -c release --static-swift-stdlib --product lattice \
+# The release flags are scripts/build-release's (it says why run-time exclusivity checks are off).
+ARG RELEASE_FLAGS="-c release --static-swift-stdlib -Xswiftc -enforce-exclusivity=unchecked"
+RUN swift build ${RELEASE_FLAGS} --product lattice-controller \
+ && swift build ${RELEASE_FLAGS} --product lattice-proxy \
+ && swift build ${RELEASE_FLAGS} --product lattice-init \
+ && swift build ${RELEASE_FLAGS} --product lattice \
  && mkdir /out \
  && for exe in lattice-controller lattice-proxy lattice-init lattice; do \
-      cp "$(swift build -c release --show-bin-path)/$exe" /out/ && strip /out/$exe; \
+      cp "$(swift build ${RELEASE_FLAGS} --show-bin-path)/$exe" /out/ && strip /out/$exe; \
     done
 
 # The controller: glibc and libstdc++ only (the Swift runtime and Foundation are linked in), non-root.
