@@ -13,23 +13,17 @@ struct ControllerStartTests {
         try await TestFiles.withDirectory { dir in
             try ControllerProcess.makeRunbookCertificates(in: dir)
             try TestFiles.write("web-token  default/web\n", to: "\(dir)/tokens")
-            let holder = try await EchoServer()
-            var addresses = ["--identity-addr": "127.0.0.1:0", "--admin-addr": "127.0.0.1:0"]
-            addresses[flag] = "127.0.0.1:\(holder.port)"
-            let arguments = addresses.flatMap { [$0.key, $0.value] } + [
-                "--issuer-certificate", "\(dir)/issuer.crt", "--issuer-key", "\(dir)/issuer.key",
-                "--trust-anchors", "\(dir)/ca.crt", "--tokens-file", "\(dir)/tokens",
-            ]
-            let result: ProcessRunner.Result
-            do {
-                result = try ProcessRunner.run(ProcessRunner.executable("lattice-controller"), arguments, timeout: 30)
-            } catch {
-                await holder.stop()
-                throw error
+            let (port, result) = try await EchoServer.holdingAPort { port in
+                var addresses = ["--identity-addr": "127.0.0.1:0", "--admin-addr": "127.0.0.1:0"]
+                addresses[flag] = "127.0.0.1:\(port)"
+                let arguments = addresses.flatMap { [$0.key, $0.value] } + [
+                    "--issuer-certificate", "\(dir)/issuer.crt", "--issuer-key", "\(dir)/issuer.key",
+                    "--trust-anchors", "\(dir)/ca.crt", "--tokens-file", "\(dir)/tokens",
+                ]
+                return (port, try ProcessRunner.run(ProcessRunner.executable("lattice-controller"), arguments, timeout: 30))
             }
-            await holder.stop()
             #expect(result.status != 0, "the controller ran on without its listener")
-            #expect(result.stderr.contains("cannot listen on 127.0.0.1:\(holder.port)"), "\(result.stderr)")
+            #expect(result.stderr.contains("cannot listen on 127.0.0.1:\(port)"), "\(result.stderr)")
             #expect(result.stderr.contains("Address already in use") && result.stderr.contains(flag), "\(result.stderr)")
         }
     }

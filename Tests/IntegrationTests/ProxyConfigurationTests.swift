@@ -31,20 +31,14 @@ struct ProxyConfigurationTests {
     /// which listener, which address and which variable moves it.
     @Test(arguments: ["LATTICE_PROXY_INBOUND_LISTEN_ADDR", "LATTICE_PROXY_ADMIN_LISTEN_ADDR"])
     func aListenAddressInUseStopsTheProxyNamingIt(variable: String) async throws {
-        let holder = try await EchoServer()
         let others = ["LATTICE_PROXY_INBOUND_LISTEN_ADDR", "LATTICE_PROXY_ADMIN_LISTEN_ADDR", "LATTICE_PROXY_OUTBOUND_LISTEN_ADDR"]
             .filter { $0 != variable }
             .map { "\($0)=127.0.0.1:0" }
-        let result: ProcessRunner.Result
-        do {
-            result = try Self.start(others + ["\(variable)=127.0.0.1:\(holder.port)"])
-        } catch {
-            await holder.stop()
-            throw error
+        let (port, result) = try await EchoServer.holdingAPort { port in
+            (port, try Self.start(others + ["\(variable)=127.0.0.1:\(port)"]))
         }
-        await holder.stop()
         #expect(result.status != 0, "the proxy ran on without its listener")
-        #expect(result.stderr.contains("cannot listen on 127.0.0.1:\(holder.port)"), "\(result.stderr)")
+        #expect(result.stderr.contains("cannot listen on 127.0.0.1:\(port)"), "\(result.stderr)")
         #expect(result.stderr.contains("Address already in use") && result.stderr.contains(variable), "\(result.stderr)")
     }
 }

@@ -121,6 +121,14 @@ public final class EchoServer: Sendable {
     public func stop() async {
         try? await self.channel.close()
     }
+
+    /// Runs `body` with a loopback port that another process holds (an echo server listening on it), closed after.
+    public static func holdingAPort<T>(_ body: (Int) throws -> T) async throws -> T {
+        let holder = try await EchoServer()
+        let result: Result<T, any Error> = Result { try body(holder.port) }
+        await holder.stop()
+        return try result.get()
+    }
 }
 
 final class EchoHandler: ChannelInboundHandler {
