@@ -98,7 +98,9 @@ final class ListenerServer: Service, Sendable {
             channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         }
         let deadline = ContinuousClock.now + self.drainTime
-        while self.open.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline {
+        // A cancelled task (the service group ending on another service's error) does not wait: its sleep would
+        // return at once and the loop would spin.
+        while self.open.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline && !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(50))
         }
         self.logger.info("\(self.name) stopped", metadata: ["lattice.open_connections": "\(self.open.load(ordering: .relaxed))"])

@@ -194,6 +194,35 @@ struct HTTPProxyTests {
         }
     }
 
+    @Test func aMalformedPipelinedRequestIsRefusedOnlyAfterTheRequestsBeforeItAreAnswered() async throws {
+        try await HTTPMesh.with(version: .http1) { mesh in
+            // A good request and a bad one in one write: the good one's answer comes first, then the 400, then the
+            // close. (The 400 used to go out at once, where the client read it as the first request's answer.)
+            let payload = Array(("GET /status/201 HTTP/1.1\r\nHost: api\r\n\r\n" + "this is not a request\r\n\r\n").utf8)
+            let reply = LoopbackTCP.exchange(port: mesh.outboundPort, payload: payload).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            let statuses = reply.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+            #expect(statuses == ["201", "400"], "\(reply)")
+        }
+    }
+
+    @Test func onShutdownAnIdleKeepAliveConnectionIsClosedAtOnce() async throws {
+        // A drain period far longer than the test waits: the connection must be closed by the shutdown itself.
+        try await HTTPMesh.with(version: .http1, clientEnvironment: ["LATTICE_PROXY_SHUTDOWN_GRACE_PERIOD": "120s"]) { mesh in
+            let fd = try #require(LoopbackTCP.open(port: mesh.outboundPort))
+            defer { close(fd) }
+            LoopbackTCP.setReceiveTimeout(fd, seconds: 30)
+            let request = Array("GET /name HTTP/1.1\r\nHost: api\r\n\r\n".utf8)
+            #expect(request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) } == request.count)
+            try await Task.sleep(for: .seconds(1))
+            mesh.client.process.terminate()  // SIGTERM
+            // The answer (it names the app), then the close: before the fix the connection stayed open for the
+            // whole drain period (here the 30 s receive timeout would have ended the wait).
+            let (received, closed) = LoopbackTCP.readUntilClosed(fd)
+            #expect(String(decoding: received, as: UTF8.self).contains("api-0"))
+            #expect(closed, "the idle keep-alive connection stayed open through the shutdown")
+        }
+    }
+
     @Test func aRequestOnAPooledConnectionTheAppJustClosedIsSentAgain() async throws {
         try await HTTPMesh.with(version: .http1) { mesh in
             // Two client connections in turn; the server's proxy reuses its pooled app connection for the second

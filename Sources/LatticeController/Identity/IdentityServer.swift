@@ -66,16 +66,21 @@ public final class IdentityServer: Service, Sendable {
             config: config
         )
         let server = GRPCServer(transport: transport, services: self.services)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.serve() }
+        // Each child says which one ended: the server (true) or the wait for graceful shutdown (false).
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await server.serve()
+                return true
+            }
             let bound: GRPCNIOTransportCore.SocketAddress
             do {
                 bound = try await transport.listeningAddress
             } catch {
+                if Task.isCancelled { throw CancellationError() }
                 // The server stopped before listening; its own error says why (the port is taken, the address is
                 // not this host's). Without it the log would only say "no listening address".
                 var cause: any Error = error
-                do { try await group.next() } catch let serveError { cause = serveError }
+                do { _ = try await group.next() } catch let serveError { cause = serveError }
                 while let runtime = cause as? RuntimeError, let inner = runtime.cause { cause = inner }
                 throw ListenError(
                     listener: "the control-plane API (identity, destination, policy)",
@@ -93,15 +98,27 @@ public final class IdentityServer: Service, Sendable {
             self.address.withLock { $0 = text }
             self.logger.info("control-plane API listening (identity, destination, policy)", metadata: ["net.local.addr": "\(text)"])
             self.bound.continuation.yield(text)
-            await withGracefulShutdownHandler {
+            // Serve until graceful shutdown, or until the server stops by itself (an error after it started
+            // listening): then the service ends too, with that error, rather than run on without its API.
+            group.addTask {
                 try? await gracefulShutdown()
-            } onGracefulShutdown: {
-                // Streams (destination, policy) never end by themselves: end them so the server can drain.
-                self.onShutdown()
-                server.beginGracefulShutdown()
+                return false
             }
+            let serverEnded: Result<Bool?, any Error>
+            do {
+                serverEnded = .success(try await group.next())
+            } catch {
+                serverEnded = .failure(error)
+            }
+            // Streams (destination, policy) never end by themselves: end them so the server can drain.
+            self.onShutdown()
             server.beginGracefulShutdown()
-            try await group.waitForAll()
+            if (try? serverEnded.get()) != false {
+                // The server is gone: the wait for graceful shutdown is all that is left.
+                group.cancelAll()
+            }
+            while try await group.next() != nil {}
+            _ = try serverEnded.get()
         }
     }
 }

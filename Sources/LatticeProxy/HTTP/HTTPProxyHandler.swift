@@ -65,6 +65,12 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     private var needsUpstreamFlush = false
     private var closeAfterResponse = false
+    /// HTTP/1, shutting down (`ChannelShouldQuiesceEvent`): the request in flight is answered, nothing after it is
+    /// started, and the connection closes.
+    private var quiescing = false
+    /// HTTP/1: a pipelined request the decoder refused, to be answered 400 once the requests read before it have
+    /// had their responses (a 400 written earlier would be read by the client as the answer to one of those).
+    private var refusalOwed = false
     /// Inside a read burst from the client: upstream writes wait for its channelReadComplete to be flushed together.
     private var inReadBurst = false
 
@@ -92,7 +98,9 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.inReadBurst = true
         let part = Self.unwrapInboundIn(data)
-        if self.isHTTP1, !self.queued.isEmpty || self.current?.requestEnded == true {
+        if self.isHTTP1, !self.queued.isEmpty || self.current?.requestEnded == true || self.current == nil && self.quiescing {
+            // Shutting down: no new request is started (the connection closes after the one in flight).
+            if self.quiescing { return }
             // A pipelined request: HTTP/1 answers in order, so it waits for the response in flight. Past the limit the
             // client is read no further until the queue drains.
             self.queued.append(part)
@@ -107,7 +115,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     private var clientReading = true
 
     private func setClientReading(_ channel: any Channel, _ on: Bool) {
-        guard on != self.clientReading else { return }
+        // After a refused request nothing more is read: the 400 owed for it ends the connection.
+        guard on != self.clientReading, !(on && self.refusalOwed) else { return }
         self.clientReading = on
         Self.setAutoRead(channel, on)
     }
@@ -204,6 +213,16 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent, self.isHTTP1 {
+            // The proxy is shutting down: an idle connection closes now; a busy one answers the request in flight and
+            // then closes, and the pipelined requests behind it are never started (their client sees the close before
+            // any answer and may send them again elsewhere). HTTP/2 connections get a GOAWAY from the codec instead.
+            self.quiescing = true
+            self.closeAfterResponse = true
+            self.queued.removeAll()
+            if self.current == nil { context.close(promise: nil) }
+            return
+        }
         if case ChannelEvent.inputClosed = event, self.isHTTP1 {
             // The client finished sending: nothing more will come, so close once the responses still owed are out.
             if self.current == nil && self.queued.isEmpty {
@@ -233,18 +252,45 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         default: self.route.countError("client_error")
         }
         self.route.proxy.logger.debug("client connection failed", metadata: ["error.type": "\(error)"])
-        if error is HTTPParserError, self.isHTTP1, self.current.map({ !$0.responseStarted }) ?? true {
-            // A 400 when no response is under way (in the middle of one, a status line can't be sent), then close.
-            // (This is NIO's HTTPServerProtocolErrorHandler's job, done here: that handler cost a hop and a cast on
-            // every part of every response.)
-            self.queued.removeAll()
-            let parts = ProxyResponse.malformed.parts(grpc: false, keepAlive: false, allocator: context.channel.allocator)
-            for part in parts.dropLast() { context.write(Self.wrapOutboundOut(part), promise: nil) }
-            let channel = context.channel
-            context.writeAndFlush(Self.wrapOutboundOut(parts[parts.count - 1])).whenComplete { _ in channel.close(promise: nil) }
-            return
+        if error is HTTPParserError, self.isHTTP1 {
+            if let current = self.current, current.requestEnded {
+                // The bad bytes follow whole requests (the one in flight, maybe some queued): those are still owed
+                // their responses, in order, and the 400 comes after them. A request the error cut short is dropped.
+                while let last = self.queued.last {
+                    if case .end = last { break }
+                    self.queued.removeLast()
+                }
+                self.refusalOwed = true
+                self.setClientReading(context.channel, false)
+                return
+            }
+            if self.current.map({ !$0.responseStarted }) ?? true {
+                // The request being read is the bad one and nothing has been answered for it yet: 400, then close.
+                self.refuseMalformed(context: context)
+                return
+            }
         }
         context.close(promise: nil)
+    }
+
+    /// A 400 for a request the decoder refused, then close. (This is NIO's HTTPServerProtocolErrorHandler's job, done
+    /// here: that handler cost a hop and a cast on every part of every response.)
+    private func refuseMalformed(context: ChannelHandlerContext) {
+        self.queued.removeAll()
+        self.refusalOwed = false
+        let parts = ProxyResponse.malformed.parts(grpc: false, keepAlive: false, allocator: context.channel.allocator)
+        for part in parts.dropLast() { context.write(Self.wrapOutboundOut(part), promise: nil) }
+        let channel = context.channel
+        context.writeAndFlush(Self.wrapOutboundOut(parts[parts.count - 1])).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    /// After an exchange ended with the connection kept: the next pipelined request starts, or, once every request
+    /// read before a refused one has been answered, the 400 owed for it goes out.
+    private func startNext(context: ChannelHandlerContext) {
+        self.drainQueued(context: context)
+        if self.refusalOwed, self.current == nil, self.queued.isEmpty {
+            self.refuseMalformed(context: context)
+        }
     }
 
     // MARK: Upstream
@@ -393,7 +439,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         guard exchange.requestEnded, exchange.responseEnded, self.current === exchange else { return }
         self.current = nil
         self.timeouts?.exchangeDone()
-        if self.isHTTP1 && (!exchange.keepAlive || (self.closeAfterResponse && self.queued.isEmpty)) {
+        if self.closesAfter(exchange) {
             // After what was written is flushed: close() would drop writes still queued.
             let channel = context.channel
             if let written = exchange.responseWritten {
@@ -403,7 +449,13 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             }
             return
         }
-        self.drainQueued(context: context)
+        self.startNext(context: context)
+    }
+
+    /// HTTP/1: whether the connection closes once this exchange's response is out: the client asked for it, or it
+    /// half-closed (or the proxy is shutting down) and nothing else is owed, not even a 400 for a refused request.
+    private func closesAfter(_ exchange: Exchange) -> Bool {
+        self.isHTTP1 && (!exchange.keepAlive || (self.closeAfterResponse && self.queued.isEmpty && !self.refusalOwed))
     }
 
     private func release(_ exchange: Exchange, reusable: Bool) {
@@ -491,7 +543,7 @@ extension HTTPProxyHandler: UpstreamResponseSink {
                 self.current = nil
                 self.timeouts?.exchangeDone()
             }
-            let closing = self.isHTTP1 && (!exchange.keepAlive || (self.closeAfterResponse && self.queued.isEmpty))
+            let closing = self.closesAfter(exchange)
             if closing || !requestDone {
                 // The write's completion is wanted only to close after it: close() would drop writes still queued.
                 let written = context.writeAndFlush(Self.wrapOutboundOut(.end(end)))
@@ -506,7 +558,7 @@ extension HTTPProxyHandler: UpstreamResponseSink {
             // Reading back on: the rest of the request is dropped, or the next request is read (the upstream may have
             // been unwritable when it answered, leaving the client's reads off).
             self.setClientReading(context.channel, true)
-            if requestDone && !closing { self.drainQueued(context: context) }
+            if requestDone && !closing { self.startNext(context: context) }
         }
     }
 
