@@ -208,11 +208,9 @@ struct HTTPProxyTests {
     @Test func onShutdownAnIdleKeepAliveConnectionIsClosedAtOnce() async throws {
         // A drain period far longer than the test waits: the connection must be closed by the shutdown itself.
         try await HTTPMesh.with(version: .http1, clientEnvironment: ["LATTICE_PROXY_SHUTDOWN_GRACE_PERIOD": "120s"]) { mesh in
-            let fd = try #require(LoopbackTCP.open(port: mesh.outboundPort))
-            defer { close(fd) }
-            LoopbackTCP.setReceiveTimeout(fd, seconds: 30)
             let request = Array("GET /name HTTP/1.1\r\nHost: api\r\n\r\n".utf8)
-            #expect(request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) } == request.count)
+            let fd = try #require(LoopbackTCP.open(port: mesh.outboundPort, sending: request, receiveTimeout: 30))
+            defer { close(fd) }
             try await Task.sleep(for: .seconds(1))
             mesh.client.process.terminate()  // SIGTERM
             // The answer (it names the app), then the close: before the fix the connection stayed open for the
@@ -237,11 +235,9 @@ struct HTTPProxyTests {
 
     @Test func anIdleKeepAliveConnectionIsClosedAfterTheIdleTimeout() async throws {
         try await HTTPMesh.with(version: .http1, clientEnvironment: ["LATTICE_PROXY_IDLE_TIMEOUT": "1s"]) { mesh in
-            let fd = try #require(LoopbackTCP.open(port: mesh.outboundPort))
-            defer { close(fd) }
-            LoopbackTCP.setReceiveTimeout(fd, seconds: 20)
             let request = Array("GET /name HTTP/1.1\r\nHost: api\r\n\r\n".utf8)
-            #expect(request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) } == request.count)
+            let fd = try #require(LoopbackTCP.open(port: mesh.outboundPort, sending: request, receiveTimeout: 20))
+            defer { close(fd) }
             // The response (it names the app), then nothing until the proxy closes the idle connection (or the 20 s
             // receive timeout: never closed).
             let (received, closed) = LoopbackTCP.readUntilClosed(fd)

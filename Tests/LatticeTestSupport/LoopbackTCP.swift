@@ -62,6 +62,18 @@ public enum LoopbackTCP {
         return fd
     }
 
+    /// Opens a connection with a receive timeout and sends `payload` whole, keeping the connection open (the caller
+    /// reads, then closes it); nil when it could not connect or send everything.
+    public static func open(port: Int, sending payload: [UInt8], receiveTimeout: Double) -> Int32? {
+        guard let fd = self.open(port: port) else { return nil }
+        self.setReceiveTimeout(fd, seconds: receiveTimeout)
+        guard payload.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == payload.count else {
+            close(fd)
+            return nil
+        }
+        return fd
+    }
+
     /// Sends `payload`, half-closes, and reads until the peer closes (bounded by `timeout` seconds).
     /// Returns nil when the connection could not be made; the bytes read otherwise (possibly empty on refusal).
     public static func exchange(port: Int, payload: [UInt8], timeout: Double = 20) -> [UInt8]? {

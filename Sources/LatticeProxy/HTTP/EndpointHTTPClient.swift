@@ -256,7 +256,6 @@ final class GoAwayWatcher: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .goAway = Self.unwrapInboundIn(data).payload { self.onGoAway() }
     }
-
 }
 
 /// HTTP/2 stream settings for connections whose peer is the proxy's own app or another Lattice proxy (mutual TLS).

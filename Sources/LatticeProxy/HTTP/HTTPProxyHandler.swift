@@ -98,9 +98,9 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.inReadBurst = true
         let part = Self.unwrapInboundIn(data)
-        if self.isHTTP1, !self.queued.isEmpty || self.current?.requestEnded == true || self.current == nil && self.quiescing {
-            // Shutting down: no new request is started (the connection closes after the one in flight).
-            if self.quiescing { return }
+        // Shutting down: a part of a request not yet started is dropped (the connection closes after the one in flight).
+        if self.quiescing, self.current.map({ $0.requestEnded }) ?? true { return }
+        if self.isHTTP1, !self.queued.isEmpty || self.current?.requestEnded == true {
             // A pipelined request: HTTP/1 answers in order, so it waits for the response in flight. Past the limit the
             // client is read no further until the queue drains.
             self.queued.append(part)

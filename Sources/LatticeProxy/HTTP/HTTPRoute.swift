@@ -18,8 +18,9 @@ struct HTTPRoute: Sendable {
     }
 }
 
-/// A connection's current route: rebuilt from discovery and policy when the routes' version (``ProxyContext/routesVersion``) has moved, checked with one
-/// atomic load per request. Used only on the connection's event loop (its HTTP/2 streams share it), hence unchecked.
+/// A connection's current route: rebuilt from discovery and policy when the routes' version
+/// (``ProxyContext/routesVersion``) has moved, checked with one atomic load per request. Used only on the
+/// connection's event loop (its HTTP/2 streams share it), hence unchecked.
 final class RouteSource: @unchecked Sendable {
     private var route: HTTPRoute
     private var version: Int
