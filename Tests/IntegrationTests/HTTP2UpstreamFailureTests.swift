@@ -2,13 +2,15 @@ import Foundation
 import LatticeTestSupport
 import Testing
 
-/// An app's HTTP/2 connection that fails at the connection level but stays open (the peer neither answers nor
-/// closes): the proxy must close it and dial a fresh one, not keep opening streams on it that never get an answer.
+/// An app's HTTP/2 connection that fails or ends under a request: a connection error on a connection that stays open
+/// (the peer neither answers nor closes) must be closed and a fresh one dialled, not kept opening streams that never
+/// get an answer; a request the app refused unprocessed with a GOAWAY is sent again.
 @Suite(.tags(.integration), .serialized, .timeLimit(.minutes(3)))
 struct HTTP2UpstreamFailureTests {
-    /// A raw HTTP/2 app in Python: its first connection answers the first request with a DATA frame on stream 0 (a
-    /// connection error for the client) and then stays open without a word; later connections answer every request
-    /// `:status 200`.
+    /// A raw HTTP/2 app in Python (`app.py PORT MODE`): its first connection answers the first request with a DATA
+    /// frame on stream 0, a connection error for the client (`broken`), or with a GOAWAY whose last stream ID is 0,
+    /// refusing it unprocessed (`goaway`), and then stays open without a word; later connections answer every
+    /// request `:status 200`.
     static let app = #"""
         import socket, sys, threading
         srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -37,7 +39,9 @@ struct HTTP2UpstreamFailureTests {
                     elif kind == 6 and not flags & 1: conn.sendall(frame(6, 1, 0, payload))
                     elif kind == 1:
                         print("request on", "broken" if broken else "good", "connection", flush=True)
-                        conn.sendall(frame(0, 0, 0, b"x") if broken else frame(1, 5, stream, b"\x88"))
+                        if not broken: conn.sendall(frame(1, 5, stream, b"\x88"))
+                        elif sys.argv[2] == "goaway": conn.sendall(frame(7, 0, 0, bytes(8)))
+                        else: conn.sendall(frame(0, 0, 0, b"x"))
             except (EOFError, OSError):
                 print("connection closed by the proxy", flush=True)
         first = True
@@ -55,7 +59,7 @@ struct HTTP2UpstreamFailureTests {
             defer { controller.stop() }
             let appPort = try LoopbackTCP.freePort()
             try TestFiles.write(Self.app, to: "\(dir)/app.py")
-            let app = try BackgroundProcess("/usr/bin/python3", ["\(dir)/app.py", "\(appPort)"], logPath: "\(dir)/app.log")
+            let app = try BackgroundProcess("/usr/bin/python3", ["\(dir)/app.py", "\(appPort)", "broken"], logPath: "\(dir)/app.log")
             defer { app.stop(grace: 1) }
             #expect(await eventually { app.log.contains("listening") }, "the app never listened: \(app.log)")
             let proxy = try ProxyProcess(
@@ -71,6 +75,33 @@ struct HTTP2UpstreamFailureTests {
             // The proxy closed that connection; the next request goes on a new one and is answered.
             let second = try Curl.request(url, arguments: ["--http2-prior-knowledge"])
             #expect(second.status == 200, "\(second) app: \(app.log)")
+            #expect(await eventually { app.log.contains("connection closed by the proxy") }, "\(app.log)")
+        }
+    }
+
+    @Test func aRequestTheAppRefusedUnprocessedWithAGoAwayIsSentAgainOnANewConnection() async throws {
+        try await TestFiles.withDirectory { dir in
+            try ControllerProcess.makeRunbookCertificates(in: dir)
+            let controller = try await ControllerProcess(directory: dir)
+            defer { controller.stop() }
+            let appPort = try LoopbackTCP.freePort()
+            try TestFiles.write(Self.app, to: "\(dir)/app.py")
+            let app = try BackgroundProcess("/usr/bin/python3", ["\(dir)/app.py", "\(appPort)", "goaway"], logPath: "\(dir)/app.log")
+            defer { app.stop(grace: 1) }
+            #expect(await eventually { app.log.contains("listening") }, "the app never listened: \(app.log)")
+            let proxy = try ProxyProcess(
+                directory: dir, name: "api", serviceAccount: "db", token: "db-token",
+                controllerPort: controller.identityPort, inboundDefaultPort: appPort
+            )
+            defer { proxy.stop() }
+            try await proxy.waitUntilReady()
+            // The app's GOAWAY (last stream 0) says it processed nothing: the proxy sends the request again, on a new
+            // connection, and the client sees only the answer (it used to get a 502).
+            let response = try Curl.request("http://127.0.0.1:\(proxy.inboundPort)/", arguments: ["--http2-prior-knowledge"])
+            #expect(response.status == 200, "\(response) app: \(app.log)")
+            #expect(app.log.contains("request on broken connection") && app.log.contains("request on good connection"), "\(app.log)")
+            #expect(proxy.metricValue("lattice_http_errors_total", [#"reason="refused_stream_retried""#]) == 1)
+            // The app never closes the connection it sent the GOAWAY on; the proxy does, its last stream ended.
             #expect(await eventually { app.log.contains("connection closed by the proxy") }, "\(app.log)")
         }
     }

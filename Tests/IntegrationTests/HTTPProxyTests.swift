@@ -221,6 +221,27 @@ struct HTTPProxyTests {
         }
     }
 
+    @Test func onShutdownAnHTTP2ClientGetsAGoAwayAndItsRequestInFlightIsAnswered() async throws {
+        try await HTTPMesh.with(version: .http2, clientEnvironment: ["LATTICE_PROXY_SHUTDOWN_GRACE_PERIOD": "120s"]) { mesh in
+            let nghttp = try #require(ProcessRunner.which("nghttp"), "nghttp (nghttp2-client) is not installed")
+            // nghttp prints every frame (-v); the app answers after 3 s, so the request is in flight at the SIGTERM.
+            let client = try BackgroundProcess(nghttp, ["-v", "\(mesh.outbound)/slow/3000"], logPath: "\(mesh.directory)/nghttp.log")
+            defer { client.stop(grace: 1) }
+            #expect(await eventually { client.log.contains("send HEADERS frame") }, "\(client.log)")
+            mesh.client.process.terminate()  // SIGTERM
+            #expect(await eventually(timeout: .seconds(30)) { !client.process.isRunning }, "nghttp still waiting: \(client.log)")
+            let log = client.log
+            // A GOAWAY that still allows every stream, a PING, then (on its answer) a GOAWAY naming the last stream
+            // opened; the request in flight is answered, by the app, with nothing cut.
+            let stream = try #require(log.firstMatch(of: /send HEADERS frame <[^>]*stream_id=([0-9]+)>/)?.output.1, "\(log)")
+            #expect(log.contains("last_stream_id=2147483647,"), "\(log)")
+            #expect(log.contains("recv PING frame"), "\(log)")
+            #expect(log.contains("last_stream_id=\(stream),"), "\(log)")
+            #expect(log.contains("api-0"), "\(log)")
+            #expect(client.process.terminationStatus == 0, "\(log)")
+        }
+    }
+
     @Test func aRequestOnAPooledConnectionTheAppJustClosedIsSentAgain() async throws {
         try await HTTPMesh.with(version: .http1) { mesh in
             // Two client connections in turn; the server's proxy reuses its pooled app connection for the second

@@ -8,7 +8,8 @@ import NIOPosix
 /// Routes: `/name` (its name, also in `x-served-by` on every response), `/headers` (the request's headers, one
 /// `name: value` per line), `/status/N` (an empty response with status N), `/big/N` (N bytes of `x`), `POST /echo`
 /// (the body back), `/reset` (announces 1000 bytes, sends 10, then closes the connection or resets the stream),
-/// `/once-per-connection` (answers the first request of a connection; closes without answering a later one).
+/// `/once-per-connection` (answers the first request of a connection; closes without answering a later one),
+/// `/slow/MS` (its name, after MS milliseconds).
 public final class HTTPTestServer: Sendable {
     public enum Version: Sendable {
         case http1
@@ -87,6 +88,16 @@ final class TestAppHandler: ChannelInboundHandler {
 
     private func respond(to head: HTTPRequestHead, body: ByteBuffer, context: ChannelHandlerContext) {
         let path = head.uri.split(separator: "?").first.map(String.init) ?? head.uri
+        if path.hasPrefix("/slow/"), let milliseconds = Int64(path.dropFirst("/slow/".count)) {
+            // The app's name after a delay: a request still in flight when the test stops something.
+            let slow = HTTPRequestHead(version: head.version, method: head.method, uri: "/name", headers: head.headers)
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .milliseconds(milliseconds)) {
+                handler.value.respond(to: slow, body: body, context: boundContext.value)
+            }
+            return
+        }
         var status = HTTPResponseStatus.ok
         var payload = context.channel.allocator.buffer(capacity: 0)
         if path == "/name" || path == "/once-per-connection" {

@@ -1,4 +1,5 @@
 import LatticeModel
+import LatticeProxyCore
 import NIOCore
 import NIOHTTP1
 import NIOHTTP2
@@ -22,8 +23,22 @@ final class EndpointHTTPClient {
 
     private enum HTTP2State {
         case idle
-        case connecting([EventLoopPromise<NIOHTTP2Handler.StreamMultiplexer>])
-        case ready(NIOHTTP2Handler.StreamMultiplexer, any Channel)
+        case connecting([EventLoopPromise<(NIOHTTP2Handler.StreamMultiplexer, HTTP2ConnectionGoAway)>])
+        case ready(NIOHTTP2Handler.StreamMultiplexer, any Channel, HTTP2ConnectionGoAway)
+    }
+
+    /// The last stream ID a GOAWAY from the upstream let through, once one has arrived; streams above it were not
+    /// processed. Confined to the connection's event loop, like the client (it crosses futures only on that loop).
+    final class HTTP2ConnectionGoAway: @unchecked Sendable {
+        var lastStreamID: HTTP2StreamID?
+
+        func refused(_ stream: any Channel, error: (any Error)?) -> Bool {
+            if let closed = error as? NIOHTTP2Errors.StreamClosed, closed.errorCode == .refusedStream { return true }
+            guard let lastStreamID = self.lastStreamID,
+                let streamID = try? stream.syncOptions?.getOption(HTTP2StreamChannelOptions.streamID)
+            else { return false }
+            return streamID > lastStreamID
+        }
     }
 
     /// Oldest first; a request takes the newest (the one least likely to have been closed by the upstream).
@@ -134,7 +149,7 @@ final class EndpointHTTPClient {
             connection.channel.close(promise: nil)
         }
         self.idle = []
-        if case .ready(_, let channel) = self.http2 { channel.close(promise: nil) }
+        if case .ready(_, let channel, _) = self.http2 { channel.close(promise: nil) }
     }
 
     // MARK: HTTP/2
@@ -142,7 +157,7 @@ final class EndpointHTTPClient {
     private func http2Exchange(_ completion: @escaping ExchangeCompletion, retry: Bool = true) {
         self.multiplexer().assumeIsolated().whenComplete { result in
             switch result {
-            case .success(let multiplexer):
+            case .success(let (multiplexer, goAway)):
                 let relay = ResponseRelay()
                 let relayBox = NIOLoopBound(relay, eventLoop: self.eventLoop)
                 multiplexer.createStreamChannel { stream in
@@ -153,14 +168,17 @@ final class EndpointHTTPClient {
                 }.assumeIsolated().whenComplete { result in
                     switch result {
                     case .success(let stream):
-                        completion(.success(UpstreamExchange(channel: stream, relay: relay) { reusable in
+                        let exchange = UpstreamExchange(
+                            channel: stream, relay: relay, wasRefused: { goAway.refused(stream, error: $0) }
+                        ) { reusable in
                             // A finished stream closes itself; an unfinished one is reset.
                             if !reusable { stream.close(promise: nil) }
-                        }))
+                        }
+                        completion(.success(exchange))
                     case .failure(let error):
                         // The connection can't open streams any more (the server sent GOAWAY while shutting down):
                         // drop it and try once on a fresh one.
-                        if case .ready(_, let channel) = self.http2 {
+                        if case .ready(_, let channel, _) = self.http2 {
                             self.http2 = .idle
                             channel.close(promise: nil)
                         }
@@ -177,17 +195,17 @@ final class EndpointHTTPClient {
         }
     }
 
-    private func multiplexer() -> EventLoopFuture<NIOHTTP2Handler.StreamMultiplexer> {
+    private func multiplexer() -> EventLoopFuture<(NIOHTTP2Handler.StreamMultiplexer, HTTP2ConnectionGoAway)> {
         switch self.http2 {
-        case .ready(let multiplexer, let channel) where channel.isActive:
-            return self.eventLoop.makeSucceededFuture(multiplexer)
+        case .ready(let multiplexer, let channel, let goAway) where channel.isActive:
+            return self.eventLoop.makeSucceededFuture((multiplexer, goAway))
         case .connecting(var waiters):
-            let promise = self.eventLoop.makePromise(of: NIOHTTP2Handler.StreamMultiplexer.self)
+            let promise = self.eventLoop.makePromise(of: (NIOHTTP2Handler.StreamMultiplexer, HTTP2ConnectionGoAway).self)
             waiters.append(promise)
             self.http2 = .connecting(waiters)
             return promise.futureResult
         case .idle, .ready:
-            let promise = self.eventLoop.makePromise(of: NIOHTTP2Handler.StreamMultiplexer.self)
+            let promise = self.eventLoop.makePromise(of: (NIOHTTP2Handler.StreamMultiplexer, HTTP2ConnectionGoAway).self)
             self.http2 = .connecting([promise])
             self.connectHTTP2()
             return promise.futureResult
@@ -197,28 +215,37 @@ final class EndpointHTTPClient {
     private func connectHTTP2() {
         UpstreamConnector.connect(self.endpoint, hint: .http2, on: self.eventLoop, proxy: self.proxy)
             .assumeIsolated()
-            .flatMapThrowing { channel -> (NIOHTTP2Handler.StreamMultiplexer, any Channel) in
+            .flatMapThrowing { channel -> (NIOHTTP2Handler.StreamMultiplexer, any Channel, HTTP2ConnectionGoAway) in
                 do {
+                    // Requests for many streams, read off other connections in one pass of the event loop, go out in
+                    // one write.
+                    try channel.pipeline.syncOperations.addHandler(FlushCoalescer())
+                    // A GOAWAY (the server shutting down, or rotating its connections) means no new streams here:
+                    // the next request dials anew. Its last stream ID tells which requests in flight were not
+                    // processed (NIO closes their streams right after this handler sees the frame).
+                    let goAway = HTTP2ConnectionGoAway()
+                    let goAwayWatcher = GoAwayWatcher(eventLoop: channel.eventLoop) { [weak channel] lastStreamID in
+                        goAway.lastStreamID = min(lastStreamID, goAway.lastStreamID ?? lastStreamID)
+                        guard let channel, case .ready(_, let current, _) = self.http2, current === channel else { return }
+                        self.http2 = .idle
+                    }
                     let multiplexer = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
                         mode: .client,
                         connectionConfiguration: .init(),
-                        streamConfiguration: HTTP2StreamSettings.trustedPeer
+                        streamConfiguration: HTTP2StreamSettings.trustedPeer,
+                        streamDelegate: goAwayWatcher.streamDelegate
                     ) { stream in
                         // Servers don't open streams towards clients here (no push): refuse any.
                         stream.close()
                     }
-                    // A GOAWAY (the server shutting down) means no new streams here: the next request dials anew.
-                    try channel.pipeline.syncOperations.addHandler(GoAwayWatcher { [weak channel] in
-                        guard let channel, case .ready(_, let current) = self.http2, current === channel else { return }
-                        self.http2 = .idle
-                    })
+                    try channel.pipeline.syncOperations.addHandler(goAwayWatcher)
                     // A connection error (the codec has sent GOAWAY itself and opens no more streams) closes it, and
                     // its close makes the next request dial anew. Left open, it looked usable and every new stream
                     // on it waited forever.
                     try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionErrorCloser())
                     try channel.syncOptions?.setOption(.allowRemoteHalfClosure, value: false)
                     try channel.syncOptions?.setOption(.autoRead, value: true)
-                    return (multiplexer, channel)
+                    return (multiplexer, channel, goAway)
                 } catch {
                     channel.close(promise: nil)
                     throw error
@@ -227,12 +254,12 @@ final class EndpointHTTPClient {
             .whenComplete { result in
                 guard case .connecting(let waiters) = self.http2 else { return }
                 switch result {
-                case .success(let (multiplexer, channel)):
-                    self.http2 = .ready(multiplexer, channel)
+                case .success(let (multiplexer, channel, goAway)):
+                    self.http2 = .ready(multiplexer, channel, goAway)
                     channel.closeFuture.assumeIsolated().whenComplete { _ in
-                        if case .ready(_, let current) = self.http2, current === channel { self.http2 = .idle }
+                        if case .ready(_, let current, _) = self.http2, current === channel { self.http2 = .idle }
                     }
-                    for waiter in waiters { waiter.succeed(multiplexer) }
+                    for waiter in waiters { waiter.succeed((multiplexer, goAway)) }
                 case .failure(let error):
                     self.http2 = .idle
                     for waiter in waiters { waiter.fail(error) }
@@ -244,17 +271,66 @@ final class EndpointHTTPClient {
 /// Confined to its event loop (every method checks or runs there); shared by the connections on that loop.
 extension EndpointHTTPClient: @unchecked Sendable {}
 
-/// Sees the connection-level frames of an upstream HTTP/2 connection and reports a GOAWAY.
+/// Sees the connection-level frames of an upstream HTTP/2 connection: reports a GOAWAY, and then closes the
+/// connection once the streams it let through have ended (a server that sends GOAWAY and never closes would
+/// otherwise leave it open for good, since no new stream will use it). It counts the open streams through the
+/// codec's stream delegate (with NIO's inline multiplexer, stream events don't travel the connection's pipeline).
 final class GoAwayWatcher: ChannelInboundHandler {
     typealias InboundIn = HTTP2Frame
-    private let onGoAway: () -> Void
 
-    init(onGoAway: @escaping () -> Void) {
+    /// Tells the watcher, on the connection's event loop, when the codec opens and closes a stream.
+    struct StreamDelegate: NIOHTTP2StreamDelegate {
+        fileprivate let watcher: NIOLoopBound<GoAwayWatcher>
+
+        func streamCreated(_ id: HTTP2StreamID, channel: any Channel) {
+            self.watcher.value.openStreams += 1
+        }
+
+        func streamClosed(_ id: HTTP2StreamID, channel: any Channel) {
+            self.watcher.value.streamClosed()
+        }
+    }
+
+    private let onGoAway: (_ lastStreamID: HTTP2StreamID) -> Void
+    private let eventLoop: any EventLoop
+    private var context: ChannelHandlerContext?
+    private var openStreams = 0
+    private var goingAway = false
+
+    init(eventLoop: any EventLoop, onGoAway: @escaping (_ lastStreamID: HTTP2StreamID) -> Void) {
+        self.eventLoop = eventLoop
         self.onGoAway = onGoAway
     }
 
+    var streamDelegate: StreamDelegate {
+        StreamDelegate(watcher: NIOLoopBound(self, eventLoop: self.eventLoop))
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .goAway = Self.unwrapInboundIn(data).payload { self.onGoAway() }
+        guard case .goAway(let lastStreamID, _, _) = Self.unwrapInboundIn(data).payload else { return }
+        self.goingAway = true
+        self.onGoAway(lastStreamID)
+        if self.openStreams == 0 { self.closeNextTick() }
+    }
+
+    private func streamClosed() {
+        self.openStreams = max(0, self.openStreams - 1)
+        if self.goingAway && self.openStreams == 0 { self.closeNextTick() }
+    }
+
+    /// A stream closes as its last frame is written, before that write is flushed: closing a tick later lets it out.
+    private func closeNextTick() {
+        self.eventLoop.assumeIsolated().execute {
+            self.context?.close(promise: nil)
+        }
     }
 }
 

@@ -575,15 +575,18 @@ extension HTTPProxyHandler: UpstreamResponseSink {
     func upstreamClosed(error: (any Error)?) {
         guard let exchange = self.current, let context = self.context, !exchange.responseEnded else { return }
         let wasReused = exchange.upstream?.isReused == true
+        let wasRefused = exchange.upstream?.wasRefused(error) == true
         self.release(exchange, reusable: false)
         self.route.proxy.logger.debug(
             "upstream closed before the response ended",
             metadata: ["error.type": "\(error.map { "\($0)" } ?? "eof")"]
         )
-        if !exchange.responseStarted && wasReused && exchange.replayable && exchange.attempts < 3 {
-            // A pooled connection the upstream closed as the request arrived (its keep-alive timeout): nothing was
-            // answered, so the request goes again on another connection.
-            self.route.countError("stale_connection_retried")
+        if !exchange.responseStarted && (wasReused || wasRefused) && exchange.replayable && exchange.attempts < 3 {
+            // A pooled connection the upstream closed as the request arrived (its keep-alive timeout), or an HTTP/2
+            // stream the upstream refused unprocessed (a GOAWAY as it rotates its connection: nginx after
+            // `keepalive_requests`, gRPC servers at their maximum connection age): nothing was answered, so the
+            // request goes again on another connection.
+            self.route.countError(wasRefused ? "refused_stream_retried" : "stale_connection_retried")
             exchange.upstream = nil
             exchange.buffered = exchange.replay
             exchange.replay = []

@@ -1,3 +1,4 @@
+import LatticeProxyCore
 import NIOCore
 import NIOHTTP1
 import NIOHTTP2
@@ -31,16 +32,32 @@ enum HTTPServerSide {
             // The proxy's own app (outbound) or a proxy that proved its identity (inbound) may cancel streams at
             // will; anyone else gets NIO's flood limits.
             let trusted = route.direction == .outbound || route.clientIdentity != nil
+            // Responses to many streams, read off other connections in one pass of the event loop, go out in one
+            // write.
+            try sync.addHandler(FlushCoalescer())
+            // On shutdown (`ChannelShouldQuiesceEvent`) or after the idle timeout with no stream open: GOAWAY with
+            // the last stream ID allowed and a PING; on the PING's answer (every stream the client sent before it saw
+            // the GOAWAY has arrived), GOAWAY with the last stream opened; close once those streams have finished.
+            // The listener's drain deadline bounds the wait. It counts streams through the codec's stream delegate.
+            let connectionManager = NIOHTTP2ServerConnectionManagementHandler(
+                eventLoop: channel.eventLoop,
+                configuration: .init(
+                    maxIdleTime: .nanoseconds(route.proxy.config.idleTimeout.totalNanoseconds),
+                    maxAge: nil, maxGraceTime: nil, keepalive: nil
+                )
+            )
             _ = try sync.configureHTTP2Pipeline(
                 mode: .server,
                 connectionConfiguration: .init(),
-                streamConfiguration: trusted ? HTTP2StreamSettings.trustedPeer : .init()
+                streamConfiguration: trusted ? HTTP2StreamSettings.trustedPeer : .init(),
+                streamDelegate: connectionManager.http2StreamDelegate
             ) { stream in
                 stream.eventLoop.makeCompletedFuture {
                     try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                     try stream.pipeline.syncOperations.addHandler(HTTPProxyHandler(routes: routes))
                 }
             }
+            try sync.addHandler(connectionManager)
             try sync.addHandler(HTTP2ConnectionErrorCounter(route: route))
         }
     }

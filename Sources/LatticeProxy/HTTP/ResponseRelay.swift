@@ -73,12 +73,23 @@ final class UpstreamExchange {
     let relay: ResponseRelay
     /// An HTTP/1 connection taken from the pool: it may have been closed by the upstream just as it was reused.
     let isReused: Bool
+    /// Whether the upstream, as the exchange's channel closed with the given error, had said it did not process the
+    /// request (an HTTP/2 stream above the last one a GOAWAY let through, or refused with REFUSED_STREAM), so that
+    /// sending it again elsewhere is safe.
+    let wasRefused: ((any Error)?) -> Bool
     private var onFinish: ((Bool) -> Void)?
 
-    init(channel: any Channel, relay: ResponseRelay, isReused: Bool = false, onFinish: @escaping (Bool) -> Void) {
+    init(
+        channel: any Channel,
+        relay: ResponseRelay,
+        isReused: Bool = false,
+        wasRefused: @escaping ((any Error)?) -> Bool = { _ in false },
+        onFinish: @escaping (Bool) -> Void
+    ) {
         self.channel = channel
         self.relay = relay
         self.isReused = isReused
+        self.wasRefused = wasRefused
         self.onFinish = onFinish
     }
 
