@@ -267,6 +267,44 @@ struct HTTPProxyTests {
         }
     }
 
+    /// A client that reads slowly through a small receive buffer: `slow_reader.py PORT SIZE STALL` asks for SIZE
+    /// bytes, reads nothing for STALL seconds, then takes at most 64 KiB every 50 ms until the proxy closes, and
+    /// prints how many body bytes it got.
+    static let slowReader = #"""
+        import socket, sys, time
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.connect(("127.0.0.1", int(sys.argv[1])))
+        s.sendall(b"GET /big/%d HTTP/1.1\r\nHost: api\r\n\r\n" % int(sys.argv[2]))
+        time.sleep(float(sys.argv[3]))
+        received = b""
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            chunk = s.recv(65536)
+            if not chunk: break
+            received += chunk
+            time.sleep(0.05)
+        print(len(received) - received.find(b"\r\n\r\n") - 4)
+        """#
+
+    @Test func aSlowReaderGetsTheWholeResponsePastTheIdleTimeoutAndAStalledOneIsClosed() async throws {
+        try await HTTPMesh.with(version: .http1, clientEnvironment: ["LATTICE_PROXY_IDLE_TIMEOUT": "1s"]) { mesh in
+            // 4 MiB at about 1 MiB/s: the response's end is queued in the proxy seconds before the reader has taken
+            // it all (back-pressure holds at most the 512 KiB high-water mark there). The idle clock used to start at
+            // that queueing and close the connection a second later, dropping what was still queued.
+            try TestFiles.write(Self.slowReader, to: "\(mesh.directory)/slow_reader.py")
+            let size = 4 << 20
+            let script = "\(mesh.directory)/slow_reader.py"
+            let result = try ProcessRunner.run("/usr/bin/python3", [script, "\(mesh.outboundPort)", "\(size)", "0"])
+            #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\(size)", "\(result.stdout) \(result.stderr)")
+            #expect(mesh.client.metricValue("lattice_http_errors_total", [#"reason="slow_reader""#]) == nil)
+            // A reader that takes nothing for two idle periods is closed, and counted.
+            let stalled = try ProcessRunner.run("/usr/bin/python3", [script, "\(mesh.outboundPort)", "\(size)", "4"])
+            #expect((Int(stalled.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? size) < size, "\(stalled.stdout)")
+            #expect(mesh.client.metricValue("lattice_http_errors_total", [#"reason="slow_reader""#]) == 1)
+        }
+    }
+
     @Test func aClientTricklingItsHeadersIsCutOff() async throws {
         try await HTTPMesh.with(version: .http1, clientEnvironment: ["LATTICE_PROXY_HEADER_READ_TIMEOUT": "1s"]) { mesh in
             let fd = try #require(LoopbackTCP.open(port: mesh.outboundPort))

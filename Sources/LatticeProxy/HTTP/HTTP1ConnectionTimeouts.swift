@@ -4,7 +4,10 @@ import NIOCore
 /// - **header read**: once the first bytes of a request arrive, its headers must be complete within `headerTimeout`;
 ///   a client that trickles them (slowloris) is closed without an answer, counted as `header_read_timeout`;
 /// - **idle**: a keep-alive connection with no request in flight for `idleTimeout` is closed (a request in flight to
-///   a slow upstream is never cut by it).
+///   a slow upstream is never cut by it). An exchange is done when its response's end is queued, not written: if the
+///   deadline finds response bytes still waiting to be written to a slow reader, the idle clock starts again as long
+///   as the reader took some since the last look; one that took nothing for a whole `idleTimeout` is closed,
+///   counted as `slow_reader`.
 ///
 /// Sits before the HTTP codec and sees raw bytes. ``HTTPProxyHandler`` calls ``exchangeStarted()`` when a request's
 /// head is parsed and ``exchangeDone()`` when the exchange ends. Neither schedules anything: the one timer fires at
@@ -26,10 +29,20 @@ final class HTTP1ConnectionTimeouts: ChannelInboundHandler {
     private var timerDeadline: NIODeadline?
     private var context: ChannelHandlerContext?
 
-    init(headerTimeout: TimeAmount, idleTimeout: TimeAmount, onHeaderTimeout: @escaping () -> Void) {
+    private let onSlowReader: () -> Void
+    /// The response bytes the channel still held unwritten when the idle deadline last found some.
+    private var unwrittenAtLastLook: Int?
+
+    init(
+        headerTimeout: TimeAmount,
+        idleTimeout: TimeAmount,
+        onHeaderTimeout: @escaping () -> Void,
+        onSlowReader: @escaping () -> Void
+    ) {
         self.headerTimeout = headerTimeout
         self.idleTimeout = idleTimeout
         self.onHeaderTimeout = onHeaderTimeout
+        self.onSlowReader = onSlowReader
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -66,6 +79,7 @@ final class HTTP1ConnectionTimeouts: ChannelInboundHandler {
     func exchangeDone() {
         self.inFlight = false
         self.lastDone = .now()
+        self.unwrittenAtLastLook = nil
         if self.timer == nil, let context = self.context { self.arm(context.eventLoop) }
     }
 
@@ -93,7 +107,18 @@ final class HTTP1ConnectionTimeouts: ChannelInboundHandler {
             self.arm(loop)
             return
         }
-        if self.headStarted != nil { self.onHeaderTimeout() }
+        if self.headStarted != nil {
+            self.onHeaderTimeout()
+        } else if let unwritten = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes), unwritten > 0 {
+            // Idle only once written: a reader still taking the last response gets another idle period.
+            if unwritten < (self.unwrittenAtLastLook ?? .max) {
+                self.unwrittenAtLastLook = unwritten
+                self.lastDone = .now()
+                self.arm(loop)
+                return
+            }
+            self.onSlowReader()
+        }
         self.stop()
         context.close(promise: nil)
     }

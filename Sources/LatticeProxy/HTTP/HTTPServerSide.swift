@@ -17,7 +17,11 @@ enum HTTPServerSide {
             let timeouts = HTTP1ConnectionTimeouts(
                 headerTimeout: .nanoseconds(route.proxy.config.headerReadTimeout.totalNanoseconds),
                 idleTimeout: .nanoseconds(route.proxy.config.idleTimeout.totalNanoseconds)
-            ) { route.countError("header_read_timeout") }
+            ) {
+                route.countError("header_read_timeout")
+            } onSlowReader: {
+                route.countError("slow_reader")
+            }
             try sync.addHandler(timeouts)
             // Pipelined requests are queued by HTTPProxyHandler itself: NIO's pipelining handler would stop and restart
             // reading around every request (two epoll changes per request).
