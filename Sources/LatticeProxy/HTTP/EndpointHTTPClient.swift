@@ -168,9 +168,7 @@ final class EndpointHTTPClient {
                 }.assumeIsolated().whenComplete { result in
                     switch result {
                     case .success(let stream):
-                        let exchange = UpstreamExchange(
-                            channel: stream, relay: relay, wasRefused: { goAway.refused(stream, error: $0) }
-                        ) { reusable in
+                        let exchange = UpstreamExchange(channel: stream, relay: relay, goAway: goAway) { reusable in
                             // A finished stream closes itself; an unfinished one is reset.
                             if !reusable { stream.close(promise: nil) }
                         }

@@ -73,24 +73,29 @@ final class UpstreamExchange {
     let relay: ResponseRelay
     /// An HTTP/1 connection taken from the pool: it may have been closed by the upstream just as it was reused.
     let isReused: Bool
-    /// Whether the upstream, as the exchange's channel closed with the given error, had said it did not process the
-    /// request (an HTTP/2 stream above the last one a GOAWAY let through, or refused with REFUSED_STREAM), so that
-    /// sending it again elsewhere is safe.
-    let wasRefused: ((any Error)?) -> Bool
+    /// An HTTP/2 stream's connection, for what its GOAWAY (if any) said about the stream.
+    private let goAway: EndpointHTTPClient.HTTP2ConnectionGoAway?
     private var onFinish: ((Bool) -> Void)?
 
     init(
         channel: any Channel,
         relay: ResponseRelay,
         isReused: Bool = false,
-        wasRefused: @escaping ((any Error)?) -> Bool = { _ in false },
+        goAway: EndpointHTTPClient.HTTP2ConnectionGoAway? = nil,
         onFinish: @escaping (Bool) -> Void
     ) {
         self.channel = channel
         self.relay = relay
         self.isReused = isReused
-        self.wasRefused = wasRefused
+        self.goAway = goAway
         self.onFinish = onFinish
+    }
+
+    /// Whether the upstream, as the exchange's channel closed with `error`, had said it did not process the request
+    /// (an HTTP/2 stream above the last one a GOAWAY let through, or refused with REFUSED_STREAM), so that sending it
+    /// again elsewhere is safe.
+    func wasRefused(_ error: (any Error)?) -> Bool {
+        self.goAway?.refused(self.channel, error: error) ?? false
     }
 
     var isFinished: Bool { self.onFinish == nil }
