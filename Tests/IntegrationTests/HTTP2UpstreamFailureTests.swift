@@ -52,14 +52,18 @@ struct HTTP2UpstreamFailureTests {
             first = False
         """#
 
-    @Test func aConnectionErrorOnAnUpstreamHTTP2ConnectionClosesItAndTheNextRequestDialsAnew() async throws {
+    /// A controller, the raw app in `mode`, and a server-side proxy in front of it; `body` gets the app and the proxy.
+    private static func withAppBehindAProxy(
+        mode: String,
+        _ body: (BackgroundProcess, ProxyProcess) async throws -> Void
+    ) async throws {
         try await TestFiles.withDirectory { dir in
             try ControllerProcess.makeRunbookCertificates(in: dir)
             let controller = try await ControllerProcess(directory: dir)
             defer { controller.stop() }
             let appPort = try LoopbackTCP.freePort()
             try TestFiles.write(Self.app, to: "\(dir)/app.py")
-            let app = try BackgroundProcess("/usr/bin/python3", ["\(dir)/app.py", "\(appPort)", "broken"], logPath: "\(dir)/app.log")
+            let app = try BackgroundProcess("/usr/bin/python3", ["\(dir)/app.py", "\(appPort)", mode], logPath: "\(dir)/app.log")
             defer { app.stop(grace: 1) }
             #expect(await eventually { app.log.contains("listening") }, "the app never listened: \(app.log)")
             let proxy = try ProxyProcess(
@@ -68,6 +72,12 @@ struct HTTP2UpstreamFailureTests {
             )
             defer { proxy.stop() }
             try await proxy.waitUntilReady()
+            try await body(app, proxy)
+        }
+    }
+
+    @Test func aConnectionErrorOnAnUpstreamHTTP2ConnectionClosesItAndTheNextRequestDialsAnew() async throws {
+        try await Self.withAppBehindAProxy(mode: "broken") { app, proxy in
             let url = "http://127.0.0.1:\(proxy.inboundPort)/"
             // The first request meets the broken connection: it fails (502), within the bounds, never hangs.
             let first = try Curl.request(url, arguments: ["--http2-prior-knowledge"])
@@ -80,21 +90,7 @@ struct HTTP2UpstreamFailureTests {
     }
 
     @Test func aRequestTheAppRefusedUnprocessedWithAGoAwayIsSentAgainOnANewConnection() async throws {
-        try await TestFiles.withDirectory { dir in
-            try ControllerProcess.makeRunbookCertificates(in: dir)
-            let controller = try await ControllerProcess(directory: dir)
-            defer { controller.stop() }
-            let appPort = try LoopbackTCP.freePort()
-            try TestFiles.write(Self.app, to: "\(dir)/app.py")
-            let app = try BackgroundProcess("/usr/bin/python3", ["\(dir)/app.py", "\(appPort)", "goaway"], logPath: "\(dir)/app.log")
-            defer { app.stop(grace: 1) }
-            #expect(await eventually { app.log.contains("listening") }, "the app never listened: \(app.log)")
-            let proxy = try ProxyProcess(
-                directory: dir, name: "api", serviceAccount: "db", token: "db-token",
-                controllerPort: controller.identityPort, inboundDefaultPort: appPort
-            )
-            defer { proxy.stop() }
-            try await proxy.waitUntilReady()
+        try await Self.withAppBehindAProxy(mode: "goaway") { app, proxy in
             // The app's GOAWAY (last stream 0) says it processed nothing: the proxy sends the request again, on a new
             // connection, and the client sees only the answer (it used to get a 502).
             let response = try Curl.request("http://127.0.0.1:\(proxy.inboundPort)/", arguments: ["--http2-prior-knowledge"])
