@@ -302,6 +302,12 @@ struct HTTPProxyTests {
             let stalled = try ProcessRunner.run("/usr/bin/python3", [script, "\(mesh.outboundPort)", "\(size)", "4"])
             #expect((Int(stalled.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? size) < size, "\(stalled.stdout)")
             #expect(mesh.client.metricValue("lattice_http_errors_total", [#"reason="slow_reader""#]) == 1)
+            // Stalled mid-response (32 MiB: the end is never queued, back-pressure holds the upstream): closed too,
+            // where the connection and its upstream used to be held for as long as the client kept it open.
+            let big = 32 << 20
+            let stalledMidway = try ProcessRunner.run("/usr/bin/python3", [script, "\(mesh.outboundPort)", "\(big)", "4"])
+            #expect((Int(stalledMidway.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? big) < big, "\(stalledMidway.stdout)")
+            #expect(mesh.client.metricValue("lattice_http_errors_total", [#"reason="slow_reader""#]) == 2)
         }
     }
 

@@ -7,7 +7,10 @@ import NIOCore
 ///   a slow upstream is never cut by it). An exchange is done when its response's end is queued, not written: if the
 ///   deadline finds response bytes still waiting to be written to a slow reader, the idle clock starts again as long
 ///   as the reader took some since the last look; one that took nothing for a whole `idleTimeout` is closed,
-///   counted as `slow_reader`.
+///   counted as `slow_reader`;
+/// - **stalled reader**: a response in flight to a client that stopped reading (the connection stays unwritable,
+///   back-pressure holds the upstream) is judged the same way, from when the connection became unwritable, so a
+///   client cannot hold a connection and its upstream forever by not reading.
 ///
 /// Sits before the HTTP codec and sees raw bytes. ``HTTPProxyHandler`` calls ``exchangeStarted()`` when a request's
 /// head is parsed and ``exchangeDone()`` when the exchange ends. Neither schedules anything: the one timer fires at
@@ -32,6 +35,8 @@ final class HTTP1ConnectionTimeouts: ChannelInboundHandler {
     private let onSlowReader: () -> Void
     /// The response bytes the channel still held unwritten when the idle deadline last found some.
     private var unwrittenAtLastLook: Int?
+    /// When the connection became unwritable (a response in flight faster than the client reads); nil while writable.
+    private var stalledSince: NIODeadline?
 
     init(
         headerTimeout: TimeAmount,
@@ -64,6 +69,17 @@ final class HTTP1ConnectionTimeouts: ChannelInboundHandler {
         context.fireChannelRead(data)
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            self.stalledSince = nil
+            self.unwrittenAtLastLook = nil
+        } else if self.stalledSince == nil {
+            self.stalledSince = .now()
+            self.arm(context.eventLoop)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         self.stop()
         context.fireChannelInactive()
@@ -83,10 +99,10 @@ final class HTTP1ConnectionTimeouts: ChannelInboundHandler {
         if self.timer == nil, let context = self.context { self.arm(context.eventLoop) }
     }
 
-    /// The deadline that matters now: the request being read, else (nothing in flight) the idle one.
+    /// The deadline that matters now: the request being read, else the stalled reader's (in flight) or the idle one.
     private var deadline: NIODeadline? {
         if let started = self.headStarted { return started + self.headerTimeout }
-        if self.inFlight { return nil }
+        if self.inFlight { return self.stalledSince.map { $0 + self.idleTimeout } }
         return self.lastDone + self.idleTimeout
     }
 
@@ -110,10 +126,10 @@ final class HTTP1ConnectionTimeouts: ChannelInboundHandler {
         if self.headStarted != nil {
             self.onHeaderTimeout()
         } else if let unwritten = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes), unwritten > 0 {
-            // Idle only once written: a reader still taking the last response gets another idle period.
+            // Idle only once written: a reader still taking the response gets another period.
             if unwritten < (self.unwrittenAtLastLook ?? .max) {
                 self.unwrittenAtLastLook = unwritten
-                self.lastDone = .now()
+                if self.inFlight { self.stalledSince = .now() } else { self.lastDone = .now() }
                 self.arm(loop)
                 return
             }
