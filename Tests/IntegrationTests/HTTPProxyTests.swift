@@ -242,6 +242,26 @@ struct HTTPProxyTests {
         }
     }
 
+    @Test func anHTTP2ConnectionThatNeverOpensAStreamIsEndedAfterTheIdleTimeout() async throws {
+        let environment = ["LATTICE_PROXY_IDLE_TIMEOUT": "1s", "LATTICE_PROXY_SHUTDOWN_GRACE_PERIOD": "1s"]
+        try await HTTPMesh.with(version: .http2, clientEnvironment: environment) { mesh in
+            // The HTTP/2 preface and an empty SETTINGS, then silence (and no answer to the proxy's PING).
+            let hello = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + [0, 0, 0, 4, 0, 0, 0, 0, 0]
+            let fd = try #require(LoopbackTCP.open(port: mesh.outboundPort, sending: hello, receiveTimeout: 20))
+            defer { close(fd) }
+            let (received, closed) = LoopbackTCP.readUntilClosed(fd)
+            // Frame types in order (each frame: 3 bytes of length, then its type).
+            var types: [UInt8] = []
+            var offset = 0
+            while offset + 9 <= received.count {
+                types.append(received[offset + 3])
+                offset += 9 + (Int(received[offset]) << 16 | Int(received[offset + 1]) << 8 | Int(received[offset + 2]))
+            }
+            #expect(types.contains(7), "no GOAWAY among the frames \(types)")
+            #expect(closed, "the unused HTTP/2 connection stayed open")
+        }
+    }
+
     @Test func aRequestOnAPooledConnectionTheAppJustClosedIsSentAgain() async throws {
         try await HTTPMesh.with(version: .http1) { mesh in
             // Two client connections in turn; the server's proxy reuses its pooled app connection for the second

@@ -42,25 +42,31 @@ enum HTTPServerSide {
             // On shutdown (`ChannelShouldQuiesceEvent`) or after the idle timeout with no stream open: GOAWAY with
             // the last stream ID allowed and a PING; on the PING's answer (every stream the client sent before it saw
             // the GOAWAY has arrived), GOAWAY with the last stream opened; close once those streams have finished.
-            // The listener's drain deadline bounds the wait. It counts streams through the codec's stream delegate.
+            // It counts streams through the codec's stream delegate; `HTTP2ConnectionDeadlines` adds the deadlines
+            // it lacks.
+            let config = route.proxy.config
+            let idleTimeout = TimeAmount.nanoseconds(config.idleTimeout.totalNanoseconds)
             let connectionManager = NIOHTTP2ServerConnectionManagementHandler(
                 eventLoop: channel.eventLoop,
-                configuration: .init(
-                    maxIdleTime: .nanoseconds(route.proxy.config.idleTimeout.totalNanoseconds),
-                    maxAge: nil, maxGraceTime: nil, keepalive: nil
-                )
+                configuration: .init(maxIdleTime: idleTimeout, maxAge: nil, maxGraceTime: nil, keepalive: nil)
+            )
+            let deadlines = HTTP2ConnectionDeadlines(
+                idleTimeout: idleTimeout,
+                closeTimeout: .nanoseconds(max(config.idleTimeout, config.shutdownGrace).totalNanoseconds)
             )
             _ = try sync.configureHTTP2Pipeline(
                 mode: .server,
                 connectionConfiguration: .init(),
                 streamConfiguration: trusted ? HTTP2StreamSettings.trustedPeer : .init(),
-                streamDelegate: connectionManager.http2StreamDelegate
+                streamDelegate: deadlines.streamDelegate(passingOnTo: connectionManager.http2StreamDelegate, on: channel.eventLoop)
             ) { stream in
                 stream.eventLoop.makeCompletedFuture {
                     try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                     try stream.pipeline.syncOperations.addHandler(HTTPProxyHandler(routes: routes))
                 }
             }
+            // Between the codec and the manager, to see the manager's GOAWAY go out.
+            try sync.addHandler(deadlines)
             try sync.addHandler(connectionManager)
             try sync.addHandler(HTTP2ConnectionErrorCounter(route: route))
         }
@@ -87,3 +93,83 @@ final class HTTP2ConnectionErrorCounter: ChannelInboundHandler {
 
 @available(*, unavailable)
 extension HTTP2ConnectionErrorCounter: Sendable {}
+
+/// Two deadlines NIO's connection manager lacks on a client's HTTP/2 connection:
+/// - **first stream**: the manager starts its idle clock when the connection becomes active, which it was before the
+///   proxy knew it was HTTP/2; until a first stream opens, this handler keeps that clock and, at the idle timeout,
+///   asks the manager to end the connection as on shutdown;
+/// - **close**: the manager starts its own grace clock only once the client has answered the PING that follows its
+///   first GOAWAY, so a client that never answers would hold the connection for good; from that first GOAWAY, this
+///   handler closes the connection after `closeTimeout` whatever the client does.
+///
+/// Sits between the codec and the manager, so the manager's GOAWAY frames pass through it.
+final class HTTP2ConnectionDeadlines: ChannelDuplexHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias InboundOut = HTTP2Frame
+    typealias OutboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+
+    /// Tells the handler, on the connection's event loop, that a stream opened, and passes every stream event on.
+    struct StreamDelegate: NIOHTTP2StreamDelegate {
+        fileprivate let deadlines: NIOLoopBound<HTTP2ConnectionDeadlines>
+        fileprivate let next: any NIOHTTP2StreamDelegate
+
+        func streamCreated(_ id: HTTP2StreamID, channel: any Channel) {
+            self.deadlines.value.streamOpened()
+            self.next.streamCreated(id, channel: channel)
+        }
+
+        func streamClosed(_ id: HTTP2StreamID, channel: any Channel) {
+            self.next.streamClosed(id, channel: channel)
+        }
+    }
+
+    private let idleTimeout: TimeAmount
+    private let closeTimeout: TimeAmount
+    private var firstStreamTimer: Scheduled<Void>?
+    private var closeTimer: Scheduled<Void>?
+    private var opened = false
+
+    init(idleTimeout: TimeAmount, closeTimeout: TimeAmount) {
+        self.idleTimeout = idleTimeout
+        self.closeTimeout = closeTimeout
+    }
+
+    func streamDelegate(passingOnTo next: any NIOHTTP2StreamDelegate, on eventLoop: any EventLoop) -> StreamDelegate {
+        StreamDelegate(deadlines: NIOLoopBound(self, eventLoop: eventLoop), next: next)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        guard !self.opened else { return }
+        self.firstStreamTimer = context.eventLoop.assumeIsolated().scheduleTask(in: self.idleTimeout) {
+            self.firstStreamTimer = nil
+            context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.firstStreamTimer?.cancel()
+        self.firstStreamTimer = nil
+        self.closeTimer?.cancel()
+        self.closeTimer = nil
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if self.closeTimer == nil, case .goAway = Self.unwrapOutboundIn(data).payload {
+            self.closeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: self.closeTimeout) {
+                self.closeTimer = nil
+                context.close(promise: nil)
+            }
+        }
+        context.write(data, promise: promise)
+    }
+
+    private func streamOpened() {
+        self.opened = true
+        self.firstStreamTimer?.cancel()
+        self.firstStreamTimer = nil
+    }
+}
+
+@available(*, unavailable)
+extension HTTP2ConnectionDeadlines: Sendable {}
