@@ -25,11 +25,16 @@ enum HTTP2ClientPipeline {
 
 /// Closes an HTTP/2 connection on a connection-level error: the codec has sent GOAWAY and opens no more streams,
 /// so a connection left open would keep every waiting call waiting.
+///
+/// Not on `CreatedStreamAfterGoaway`: after the peer's GOAWAY, a new stream the codec was holding back (the peer's
+/// stream limit reached) fails that way when a slot frees, though NIO reports it as a connection error. The
+/// connection is fine for the streams the GOAWAY let through, and the failed stream's request is sent again
+/// elsewhere (it never left).
 final class HTTP2ConnectionErrorCloser: ChannelInboundHandler {
     typealias InboundIn = Any
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is NIOHTTP2Errors.StreamError { return }
+        if error is NIOHTTP2Errors.StreamError || error is NIOHTTP2Errors.CreatedStreamAfterGoaway { return }
         context.close(promise: nil)
     }
 }

@@ -46,7 +46,10 @@ public final class FlushCoalescer: ChannelOutboundHandler, RemovableChannelHandl
     }
 
     public func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
-        self.flushNowIfQueued(context: context)
+        // Whatever was written before the close goes out, flushed or not (a handler above may write and close in one
+        // go, as NIO's HTTP/2 connection manager does with its last GOAWAY).
+        self.flushQueued = false
+        context.flush()
         context.close(mode: mode, promise: promise)
     }
 

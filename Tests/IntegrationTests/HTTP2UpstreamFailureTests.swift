@@ -7,10 +7,11 @@ import Testing
 /// get an answer; a request the app refused unprocessed with a GOAWAY is sent again.
 @Suite(.tags(.integration), .serialized, .timeLimit(.minutes(3)))
 struct HTTP2UpstreamFailureTests {
-    /// A raw HTTP/2 app in Python (`app.py PORT MODE`): its first connection answers the first request with a DATA
+    /// A raw HTTP/2 app in Python (`app.py PORT MODE`). Its first connection answers the first request with a DATA
     /// frame on stream 0, a connection error for the client (`broken`), or with a GOAWAY whose last stream ID is 0,
-    /// refusing it unprocessed (`goaway`), and then stays open without a word; later connections answer every
-    /// request `:status 200`.
+    /// refusing it unprocessed (`goaway`), and then stays open without a word; or (`limited`) it allows two streams
+    /// at once, answers the first request, sends a GOAWAY naming the third request's stream when that arrives, and
+    /// answers the second and third after 0.2 s and 1 s. Later connections answer every request `:status 200`.
     static let app = #"""
         import socket, sys, threading
         srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -29,17 +30,28 @@ struct HTTP2UpstreamFailureTests {
                     buf += data
             try:
                 need(24); buf = buf[24:]
-                conn.sendall(frame(4, 0, 0))
+                limited = broken and sys.argv[2] == "limited"
+                lock, streams = threading.Lock(), []
+                def send(data):
+                    with lock: conn.sendall(data)
+                conn.sendall(frame(4, 0, 0, bytes([0, 3, 0, 0, 0, 2]) if limited else b""))
                 while True:
                     need(9)
                     length, kind, flags = int.from_bytes(buf[:3], "big"), buf[3], buf[4]
                     stream = int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
                     need(9 + length); payload = buf[9:9 + length]; buf = buf[9 + length:]
-                    if kind == 4 and not flags & 1: conn.sendall(frame(4, 1, 0))
-                    elif kind == 6 and not flags & 1: conn.sendall(frame(6, 1, 0, payload))
+                    if kind == 4 and not flags & 1: send(frame(4, 1, 0))
+                    elif kind == 6 and not flags & 1: send(frame(6, 1, 0, payload))
                     elif kind == 1:
                         print("request on", "broken" if broken else "good", "connection", flush=True)
-                        if not broken: conn.sendall(frame(1, 5, stream, b"\x88"))
+                        if not broken: send(frame(1, 5, stream, b"\x88"))
+                        elif limited:
+                            streams.append(stream)
+                            if len(streams) == 1: send(frame(1, 5, stream, b"\x88"))
+                            elif len(streams) == 3:
+                                send(frame(7, 0, 0, stream.to_bytes(4, "big") + bytes(4)))
+                                for delay, answered in zip((0.2, 1.0), streams[1:]):
+                                    threading.Timer(delay, send, [frame(1, 5, answered, b"\x88")]).start()
                         elif sys.argv[2] == "goaway": conn.sendall(frame(7, 0, 0, bytes(8)))
                         else: conn.sendall(frame(0, 0, 0, b"x"))
             except (EOFError, OSError):
@@ -99,6 +111,24 @@ struct HTTP2UpstreamFailureTests {
             #expect(proxy.metricValue("lattice_http_errors_total", [#"reason="refused_stream_retried""#]) == 1)
             // The app never closes the connection it sent the GOAWAY on; the proxy does, its last stream ended.
             #expect(await eventually { app.log.contains("connection closed by the proxy") }, "\(app.log)")
+        }
+    }
+
+    @Test func aRequestHeldBackByTheAppsStreamLimitWhenItsGoAwayCameIsSentAgainAndTheOthersFinish() async throws {
+        try await Self.withAppBehindAProxy(mode: "limited") { app, proxy in
+            // A first request opens the connection, so the app's limit of two streams is known before the rest.
+            let url = "http://127.0.0.1:\(proxy.inboundPort)/"
+            #expect(try Curl.request(url, arguments: ["--http2-prior-knowledge"]).status == 200)
+            // Three requests at once on one client connection: the proxy opens two streams to the app (its limit) and
+            // holds the third. The app's GOAWAY lets the two through; when the first ends, the held one can't be
+            // sent (NIO reports a connection error for it). It is sent again elsewhere, and the second stream, still
+            // in flight, is answered on the old connection: the connection used to be closed under it (a 502).
+            let nghttp = try #require(ProcessRunner.which("nghttp"), "nghttp (nghttp2-client) is not installed")
+            let result = try ProcessRunner.run(nghttp, ["-s", url + "?1", url + "?2", url + "?3"])
+            #expect(result.status == 0, "\(result.stdout) \(result.stderr) app: \(app.log)")
+            #expect(proxy.metricValue("response_total", [#"status_code="200""#]) == 4, "\(proxy.metrics())")
+            #expect(proxy.metricValue("response_total", [#"status_code="502""#]) == nil, "\(proxy.metrics())")
+            #expect(proxy.metricValue("lattice_http_errors_total", [#"reason="refused_stream_retried""#]) == 1)
         }
     }
 }

@@ -53,6 +53,14 @@ import Testing
         #expect(coalesced.recorder.operations.filter { $0 == .flush }.count == 1)
     }
 
+    @Test func aCloseFlushesAWriteThatWasNeverFlushed() throws {
+        // As NIO's HTTP/2 connection manager does with its last GOAWAY: write, then close at once.
+        let coalesced = try Coalesced()
+        coalesced.channel.write(ByteBuffer(string: "goodbye"), promise: nil)
+        coalesced.channel.close(promise: nil)
+        #expect(coalesced.recorder.operations == [.write(ByteBuffer(string: "goodbye")), .flush, .close])
+    }
+
     @Test func removingTheHandlerFlushesWhatItHeld() throws {
         let coalesced = try Coalesced()
         coalesced.writeAndFlush("in flight")

@@ -27,17 +27,24 @@ final class EndpointHTTPClient {
         case ready(NIOHTTP2Handler.StreamMultiplexer, any Channel, HTTP2ConnectionGoAway)
     }
 
-    /// The last stream ID a GOAWAY from the upstream let through, once one has arrived; streams above it were not
-    /// processed. Confined to the connection's event loop, like the client (it crosses futures only on that loop).
+    /// What an upstream HTTP/2 connection has said about its streams: the last stream ID a GOAWAY let through, once one
+    /// has arrived, and the highest stream the proxy has actually opened (sent HEADERS for). Confined to the
+    /// connection's event loop, like the client (it crosses futures only on that loop).
     final class HTTP2ConnectionGoAway: @unchecked Sendable {
         var lastStreamID: HTTP2StreamID?
+        var highestOpenedStreamID = HTTP2StreamID.rootStream
 
+        /// Whether the upstream cannot have processed the stream's request: reset with REFUSED_STREAM, or, after a
+        /// GOAWAY, above the last stream it let through or never sent at all (held back by the upstream's stream
+        /// limit, the codec fails it once the GOAWAY is in).
         func refused(_ stream: any Channel, error: (any Error)?) -> Bool {
             if let closed = error as? NIOHTTP2Errors.StreamClosed, closed.errorCode == .refusedStream { return true }
-            guard let lastStreamID = self.lastStreamID,
-                let streamID = try? stream.syncOptions?.getOption(HTTP2StreamChannelOptions.streamID)
-            else { return false }
-            return streamID > lastStreamID
+            if error is NIOHTTP2Errors.CreatedStreamAfterGoaway { return true }
+            guard let lastStreamID = self.lastStreamID else { return false }
+            guard let streamID = try? stream.syncOptions?.getOption(HTTP2StreamChannelOptions.streamID) else {
+                return true  // no ID: never flushed, so never sent
+            }
+            return streamID > min(lastStreamID, self.highestOpenedStreamID)
         }
     }
 
@@ -222,7 +229,7 @@ final class EndpointHTTPClient {
                     // the next request dials anew. Its last stream ID tells which requests in flight were not
                     // processed (NIO closes their streams right after this handler sees the frame).
                     let goAway = HTTP2ConnectionGoAway()
-                    let goAwayWatcher = GoAwayWatcher(eventLoop: channel.eventLoop) { [weak channel] lastStreamID in
+                    let goAwayWatcher = GoAwayWatcher(eventLoop: channel.eventLoop, record: goAway) { [weak channel] lastStreamID in
                         goAway.lastStreamID = min(lastStreamID, goAway.lastStreamID ?? lastStreamID)
                         guard let channel, case .ready(_, let current, _) = self.http2, current === channel else { return }
                         self.http2 = .idle
@@ -281,7 +288,9 @@ final class GoAwayWatcher: ChannelInboundHandler {
         fileprivate let watcher: NIOLoopBound<GoAwayWatcher>
 
         func streamCreated(_ id: HTTP2StreamID, channel: any Channel) {
-            self.watcher.value.openStreams += 1
+            let watcher = self.watcher.value
+            watcher.openStreams += 1
+            watcher.record.highestOpenedStreamID = max(watcher.record.highestOpenedStreamID, id)
         }
 
         func streamClosed(_ id: HTTP2StreamID, channel: any Channel) {
@@ -291,12 +300,19 @@ final class GoAwayWatcher: ChannelInboundHandler {
 
     private let onGoAway: (_ lastStreamID: HTTP2StreamID) -> Void
     private let eventLoop: any EventLoop
+    /// Where the highest stream opened is kept, for ``EndpointHTTPClient/HTTP2ConnectionGoAway/refused(_:error:)``.
+    fileprivate let record: EndpointHTTPClient.HTTP2ConnectionGoAway
     private var context: ChannelHandlerContext?
     private var openStreams = 0
     private var goingAway = false
 
-    init(eventLoop: any EventLoop, onGoAway: @escaping (_ lastStreamID: HTTP2StreamID) -> Void) {
+    init(
+        eventLoop: any EventLoop,
+        record: EndpointHTTPClient.HTTP2ConnectionGoAway,
+        onGoAway: @escaping (_ lastStreamID: HTTP2StreamID) -> Void
+    ) {
         self.eventLoop = eventLoop
+        self.record = record
         self.onGoAway = onGoAway
     }
 

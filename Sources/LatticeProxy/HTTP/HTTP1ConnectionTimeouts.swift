@@ -37,6 +37,8 @@ final class HTTP1ConnectionTimeouts: ChannelInboundHandler {
     private var unwrittenAtLastLook: Int?
     /// When the connection became unwritable (a response in flight faster than the client reads); nil while writable.
     private var stalledSince: NIODeadline?
+    /// This handler closed the connection on a reader that stopped taking the response (counted once, here).
+    private(set) var closedSlowReader = false
 
     init(
         headerTimeout: TimeAmount,
@@ -133,6 +135,7 @@ final class HTTP1ConnectionTimeouts: ChannelInboundHandler {
                 self.arm(loop)
                 return
             }
+            self.closedSlowReader = true
             self.onSlowReader()
         }
         self.stop()

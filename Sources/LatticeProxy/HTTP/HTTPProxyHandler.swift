@@ -239,7 +239,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         self.queued.removeAll()
         if let exchange = self.current {
             self.current = nil
-            if !exchange.responseEnded { self.route.countError("client_closed") }
+            // A reader the timeouts closed for taking nothing was counted there, as `slow_reader`.
+            if !exchange.responseEnded && self.timeouts?.closedSlowReader != true { self.route.countError("client_closed") }
             self.release(exchange, reusable: false)
         }
         context.fireChannelInactive()

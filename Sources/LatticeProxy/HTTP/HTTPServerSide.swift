@@ -98,9 +98,10 @@ extension HTTP2ConnectionErrorCounter: Sendable {}
 /// - **first stream**: the manager starts its idle clock when the connection becomes active, which it was before the
 ///   proxy knew it was HTTP/2; until a first stream opens, this handler keeps that clock and, at the idle timeout,
 ///   asks the manager to end the connection as on shutdown;
-/// - **close**: the manager starts its own grace clock only once the client has answered the PING that follows its
-///   first GOAWAY, so a client that never answers would hold the connection for good; from that first GOAWAY, this
-///   handler closes the connection after `closeTimeout` whatever the client does.
+/// - **close**: the manager sends its second GOAWAY (the last stream opened) only once the client has answered the
+///   PING that follows its first, so a client that never answers would hold the connection for good; from that first
+///   GOAWAY, this handler closes the connection after `closeTimeout` unless the second one has gone out (the streams
+///   it admits then finish at their pace; on shutdown the listener's drain deadline bounds them).
 ///
 /// Sits between the codec and the manager, so the manager's GOAWAY frames pass through it.
 final class HTTP2ConnectionDeadlines: ChannelDuplexHandler {
@@ -129,6 +130,8 @@ final class HTTP2ConnectionDeadlines: ChannelDuplexHandler {
     private var firstStreamTimer: Scheduled<Void>?
     private var closeTimer: Scheduled<Void>?
     private var opened = false
+    /// The manager's second GOAWAY has gone out: the client answered the PING.
+    private var pingAnswered = false
 
     init(idleTimeout: TimeAmount, closeTimeout: TimeAmount) {
         self.idleTimeout = idleTimeout
@@ -155,10 +158,18 @@ final class HTTP2ConnectionDeadlines: ChannelDuplexHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if self.closeTimer == nil, case .goAway = Self.unwrapOutboundIn(data).payload {
-            self.closeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: self.closeTimeout) {
+        if case .goAway(let lastStreamID, _, _) = Self.unwrapOutboundIn(data).payload {
+            if lastStreamID == .maxID {
+                if self.closeTimer == nil && !self.pingAnswered {
+                    self.closeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: self.closeTimeout) {
+                        self.closeTimer = nil
+                        context.close(promise: nil)
+                    }
+                }
+            } else {
+                self.pingAnswered = true
+                self.closeTimer?.cancel()
                 self.closeTimer = nil
-                context.close(promise: nil)
             }
         }
         context.write(data, promise: promise)
