@@ -137,6 +137,10 @@ final class HTTP1ConnectionTimeouts: ChannelInboundHandler {
             }
             self.closedSlowReader = true
             self.onSlowReader()
+        } else if self.inFlight {
+            // Everything was written after all (the writability change is on its way): not stalled.
+            self.stalledSince = nil
+            return
         }
         self.stop()
         context.close(promise: nil)
