@@ -73,10 +73,6 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     private var refusalOwed = false
     /// Inside a read burst from the client: upstream writes wait for its channelReadComplete to be flushed together.
     private var inReadBurst = false
-    /// HTTP/2: runs while the client's stream is unwritable with an exchange in flight (see ``watchForStall``).
-    private var stallTimer: Scheduled<Void>?
-    /// HTTP/2: the stream was reset because its client stopped taking the response (counted as `slow_reader`).
-    private var closedSlowReader = false
 
     /// HTTP/1: the connection's header and idle timeouts, told when each exchange starts and ends.
     private let timeouts: HTTP1ConnectionTimeouts?
@@ -95,8 +91,6 @@ final class HTTPProxyHandler: ChannelInboundHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
-        self.stallTimer?.cancel()
-        self.stallTimer = nil
     }
 
     // MARK: Client side
@@ -215,26 +209,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         if let upstream = self.current?.upstream, !upstream.isFinished {
             upstream.setReading(context.channel.isWritable)
         }
-        if !self.isHTTP1 { self.watchForStall(context: context) }
         context.fireChannelWritabilityChanged()
-    }
-
-    /// HTTP/2: a client that stops taking a response (its stream's flow-control window stays shut, so the stream is
-    /// unwritable and back-pressure holds the upstream) has the idle timeout to take some more; then its stream is
-    /// reset, counted as `slow_reader`. HTTP/1 connections have ``HTTP1ConnectionTimeouts`` for this.
-    private func watchForStall(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
-            self.stallTimer?.cancel()
-            self.stallTimer = nil
-        } else if self.stallTimer == nil, self.current != nil {
-            let timeout = TimeAmount.nanoseconds(self.route.proxy.config.idleTimeout.totalNanoseconds)
-            self.stallTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
-                self.stallTimer = nil
-                self.closedSlowReader = true
-                self.route.countError("slow_reader")
-                context.close(promise: nil)
-            }
-        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -264,10 +239,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         self.queued.removeAll()
         if let exchange = self.current {
             self.current = nil
-            // A reader closed for taking nothing was counted as `slow_reader` (here on HTTP/2, by the timeouts on
-            // HTTP/1).
-            let slowReader = self.closedSlowReader || self.timeouts?.closedSlowReader == true
-            if !exchange.responseEnded && !slowReader { self.route.countError("client_closed") }
+            // A reader the timeouts closed for taking nothing was counted there, as `slow_reader`.
+            if !exchange.responseEnded && self.timeouts?.closedSlowReader != true { self.route.countError("client_closed") }
             self.release(exchange, reusable: false)
         }
         context.fireChannelInactive()
