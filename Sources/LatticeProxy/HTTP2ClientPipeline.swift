@@ -18,7 +18,9 @@ enum HTTP2ClientPipeline {
             return channel.eventLoop.makeFailedFuture(error)
         }
         return channel.configureHTTP2Pipeline(mode: .client, inboundStreamInitializer: nil).flatMapThrowing { _ in
-            try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionErrorCloser())
+            try channel.pipeline.syncOperations.addHandler(
+                HTTP2ConnectionErrorCloser(keepsOpenAfterGoAwayRefusal: false)
+            )
         }
     }
 }
@@ -26,15 +28,23 @@ enum HTTP2ClientPipeline {
 /// Closes an HTTP/2 connection on a connection-level error: the codec has sent GOAWAY and opens no more streams,
 /// so a connection left open would keep every waiting call waiting.
 ///
-/// Not on `CreatedStreamAfterGoaway`: after the peer's GOAWAY, a new stream the codec was holding back (the peer's
-/// stream limit reached) fails that way when a slot frees, though NIO reports it as a connection error. The
-/// connection is fine for the streams the GOAWAY let through, and the failed stream's request is sent again
-/// elsewhere (it never left).
+/// With `keepsOpenAfterGoAwayRefusal`, not on `CreatedStreamAfterGoaway`: after the peer's GOAWAY, a new stream the
+/// codec was holding back (the peer's stream limit reached) fails that way when a slot frees, though NIO reports it
+/// as a connection error. For the proxy's upstream connections that is right: the connection is fine for the streams
+/// the GOAWAY let through, its `GoAwayWatcher` closes it once they end, and the failed stream's request is sent again
+/// elsewhere (it never left). The control-plane connection has no such watcher: there, closing is how a GOAWAY leads
+/// to a new connection, so it keeps closing.
 final class HTTP2ConnectionErrorCloser: ChannelInboundHandler {
     typealias InboundIn = Any
+    private let keepsOpenAfterGoAwayRefusal: Bool
+
+    init(keepsOpenAfterGoAwayRefusal: Bool) {
+        self.keepsOpenAfterGoAwayRefusal = keepsOpenAfterGoAwayRefusal
+    }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is NIOHTTP2Errors.StreamError || error is NIOHTTP2Errors.CreatedStreamAfterGoaway { return }
+        if error is NIOHTTP2Errors.StreamError { return }
+        if self.keepsOpenAfterGoAwayRefusal && error is NIOHTTP2Errors.CreatedStreamAfterGoaway { return }
         context.close(promise: nil)
     }
 }

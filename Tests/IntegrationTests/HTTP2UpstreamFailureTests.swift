@@ -10,8 +10,9 @@ struct HTTP2UpstreamFailureTests {
     /// A raw HTTP/2 app in Python (`app.py PORT MODE`). Its first connection answers the first request with a DATA
     /// frame on stream 0, a connection error for the client (`broken`), or with a GOAWAY whose last stream ID is 0,
     /// refusing it unprocessed (`goaway`), and then stays open without a word; or (`limited`) it allows two streams
-    /// at once, answers the first request, sends a GOAWAY naming the third request's stream when that arrives, and
-    /// answers the second and third after 0.2 s and 1 s. Later connections answer every request `:status 200`.
+    /// at once, answers the first request, sends a GOAWAY naming the third request's stream when that arrives (the
+    /// highest stream ID there is with `limited-maxid`, as a graceful shutdown's first GOAWAY), and answers the
+    /// second and third after 0.2 s and 1 s. Later connections answer every request `:status 200`.
     static let app = #"""
         import socket, sys, threading
         srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -30,7 +31,7 @@ struct HTTP2UpstreamFailureTests {
                     buf += data
             try:
                 need(24); buf = buf[24:]
-                limited = broken and sys.argv[2] == "limited"
+                limited = broken and sys.argv[2].startswith("limited")
                 lock, streams = threading.Lock(), []
                 def send(data):
                     with lock: conn.sendall(data)
@@ -49,7 +50,8 @@ struct HTTP2UpstreamFailureTests {
                             streams.append(stream)
                             if len(streams) == 1: send(frame(1, 5, stream, b"\x88"))
                             elif len(streams) == 3:
-                                send(frame(7, 0, 0, stream.to_bytes(4, "big") + bytes(4)))
+                                last = 0x7FFFFFFF if sys.argv[2] == "limited-maxid" else stream
+                                send(frame(7, 0, 0, last.to_bytes(4, "big") + bytes(4)))
                                 for delay, answered in zip((0.2, 1.0), streams[1:]):
                                     threading.Timer(delay, send, [frame(1, 5, answered, b"\x88")]).start()
                         elif sys.argv[2] == "goaway": conn.sendall(frame(7, 0, 0, bytes(8)))
@@ -114,8 +116,9 @@ struct HTTP2UpstreamFailureTests {
         }
     }
 
-    @Test func aRequestHeldBackByTheAppsStreamLimitWhenItsGoAwayCameIsSentAgainAndTheOthersFinish() async throws {
-        try await Self.withAppBehindAProxy(mode: "limited") { app, proxy in
+    @Test(arguments: ["limited", "limited-maxid"])
+    func aRequestHeldBackByTheAppsStreamLimitWhenItsGoAwayCameIsSentAgainAndTheOthersFinish(mode: String) async throws {
+        try await Self.withAppBehindAProxy(mode: mode) { app, proxy in
             // A first request opens the connection, so the app's limit of two streams is known before the rest.
             let url = "http://127.0.0.1:\(proxy.inboundPort)/"
             #expect(try Curl.request(url, arguments: ["--http2-prior-knowledge"]).status == 200)

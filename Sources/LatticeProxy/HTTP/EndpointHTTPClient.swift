@@ -23,7 +23,7 @@ final class EndpointHTTPClient {
 
     private enum HTTP2State {
         case idle
-        case connecting([EventLoopPromise<(NIOHTTP2Handler.StreamMultiplexer, HTTP2ConnectionGoAway)>])
+        case connecting([EventLoopPromise<HTTP2Connection>])
         case ready(NIOHTTP2Handler.StreamMultiplexer, any Channel, HTTP2ConnectionGoAway)
     }
 
@@ -200,17 +200,20 @@ final class EndpointHTTPClient {
         }
     }
 
-    private func multiplexer() -> EventLoopFuture<(NIOHTTP2Handler.StreamMultiplexer, HTTP2ConnectionGoAway)> {
+    /// A ready HTTP/2 connection's multiplexer, and what its GOAWAY (if any) said.
+    private typealias HTTP2Connection = (NIOHTTP2Handler.StreamMultiplexer, HTTP2ConnectionGoAway)
+
+    private func multiplexer() -> EventLoopFuture<HTTP2Connection> {
         switch self.http2 {
         case .ready(let multiplexer, let channel, let goAway) where channel.isActive:
             return self.eventLoop.makeSucceededFuture((multiplexer, goAway))
         case .connecting(var waiters):
-            let promise = self.eventLoop.makePromise(of: (NIOHTTP2Handler.StreamMultiplexer, HTTP2ConnectionGoAway).self)
+            let promise = self.eventLoop.makePromise(of: HTTP2Connection.self)
             waiters.append(promise)
             self.http2 = .connecting(waiters)
             return promise.futureResult
         case .idle, .ready:
-            let promise = self.eventLoop.makePromise(of: (NIOHTTP2Handler.StreamMultiplexer, HTTP2ConnectionGoAway).self)
+            let promise = self.eventLoop.makePromise(of: HTTP2Connection.self)
             self.http2 = .connecting([promise])
             self.connectHTTP2()
             return promise.futureResult
@@ -229,9 +232,12 @@ final class EndpointHTTPClient {
                     // the next request dials anew. Its last stream ID tells which requests in flight were not
                     // processed (NIO closes their streams right after this handler sees the frame).
                     let goAway = HTTP2ConnectionGoAway()
-                    let goAwayWatcher = GoAwayWatcher(eventLoop: channel.eventLoop, record: goAway) { [weak channel] lastStreamID in
+                    let goAwayWatcher = GoAwayWatcher(eventLoop: channel.eventLoop, record: goAway) {
+                        [weak channel] lastStreamID in
                         goAway.lastStreamID = min(lastStreamID, goAway.lastStreamID ?? lastStreamID)
-                        guard let channel, case .ready(_, let current, _) = self.http2, current === channel else { return }
+                        guard let channel, case .ready(_, let current, _) = self.http2, current === channel else {
+                            return
+                        }
                         self.http2 = .idle
                     }
                     let multiplexer = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
@@ -247,7 +253,9 @@ final class EndpointHTTPClient {
                     // A connection error (the codec has sent GOAWAY itself and opens no more streams) closes it, and
                     // its close makes the next request dial anew. Left open, it looked usable and every new stream
                     // on it waited forever.
-                    try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionErrorCloser())
+                    try channel.pipeline.syncOperations.addHandler(
+                        HTTP2ConnectionErrorCloser(keepsOpenAfterGoAwayRefusal: true)
+                    )
                     try channel.syncOptions?.setOption(.allowRemoteHalfClosure, value: false)
                     try channel.syncOptions?.setOption(.autoRead, value: true)
                     return (multiplexer, channel, goAway)

@@ -138,8 +138,10 @@ final class HTTP1ConnectionTimeouts: ChannelInboundHandler {
             self.closedSlowReader = true
             self.onSlowReader()
         } else if self.inFlight {
-            // Everything was written after all (the writability change is on its way): not stalled.
-            self.stalledSince = nil
+            // Nothing found waiting (or the count could not be read): a stall only while the channel stays unwritable,
+            // and then from now.
+            self.stalledSince = context.channel.isWritable ? nil : .now()
+            self.arm(loop)
             return
         }
         self.stop()

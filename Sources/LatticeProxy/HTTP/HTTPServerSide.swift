@@ -58,7 +58,9 @@ enum HTTPServerSide {
                 mode: .server,
                 connectionConfiguration: .init(),
                 streamConfiguration: trusted ? HTTP2StreamSettings.trustedPeer : .init(),
-                streamDelegate: deadlines.streamDelegate(passingOnTo: connectionManager.http2StreamDelegate, on: channel.eventLoop)
+                streamDelegate: deadlines.streamDelegate(
+                    passingOnTo: connectionManager.http2StreamDelegate, on: channel.eventLoop
+                )
             ) { stream in
                 stream.eventLoop.makeCompletedFuture {
                     try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
