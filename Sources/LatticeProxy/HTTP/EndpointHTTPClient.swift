@@ -232,9 +232,7 @@ final class EndpointHTTPClient {
                     // the next request dials anew. Its last stream ID tells which requests in flight were not
                     // processed (NIO closes their streams right after this handler sees the frame).
                     let goAway = HTTP2ConnectionGoAway()
-                    let goAwayWatcher = GoAwayWatcher(eventLoop: channel.eventLoop, record: goAway) {
-                        [weak channel] lastStreamID in
-                        goAway.lastStreamID = min(lastStreamID, goAway.lastStreamID ?? lastStreamID)
+                    let goAwayWatcher = GoAwayWatcher(eventLoop: channel.eventLoop, record: goAway) { [weak channel] in
                         guard let channel, case .ready(_, let current, _) = self.http2, current === channel else {
                             return
                         }
@@ -306,9 +304,10 @@ final class GoAwayWatcher: ChannelInboundHandler {
         }
     }
 
-    private let onGoAway: (_ lastStreamID: HTTP2StreamID) -> Void
+    private let onGoAway: () -> Void
     private let eventLoop: any EventLoop
-    /// Where the highest stream opened is kept, for ``EndpointHTTPClient/HTTP2ConnectionGoAway/refused(_:error:)``.
+    /// Where the GOAWAY's last stream ID and the highest stream opened are kept, for
+    /// ``EndpointHTTPClient/HTTP2ConnectionGoAway/refused(_:error:)``.
     fileprivate let record: EndpointHTTPClient.HTTP2ConnectionGoAway
     private var context: ChannelHandlerContext?
     private var openStreams = 0
@@ -317,7 +316,7 @@ final class GoAwayWatcher: ChannelInboundHandler {
     init(
         eventLoop: any EventLoop,
         record: EndpointHTTPClient.HTTP2ConnectionGoAway,
-        onGoAway: @escaping (_ lastStreamID: HTTP2StreamID) -> Void
+        onGoAway: @escaping () -> Void
     ) {
         self.eventLoop = eventLoop
         self.record = record
@@ -339,7 +338,8 @@ final class GoAwayWatcher: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .goAway(let lastStreamID, _, _) = Self.unwrapInboundIn(data).payload else { return }
         self.goingAway = true
-        self.onGoAway(lastStreamID)
+        self.record.lastStreamID = min(lastStreamID, self.record.lastStreamID ?? lastStreamID)
+        self.onGoAway()
         if self.openStreams == 0 { self.closeNextTick() }
     }
 
