@@ -43,7 +43,8 @@ final class HTTP2ConnectionErrorCloser: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is NIOHTTP2Errors.StreamError { return }
+        // The codec has reset that stream (its call fails on its own); the others carry on.
+        if HTTP2ErrorScope(of: error) == .stream { return }
         if self.keepsOpenAfterGoAwayRefusal && error is NIOHTTP2Errors.CreatedStreamAfterGoaway { return }
         context.close(promise: nil)
     }

@@ -4,7 +4,8 @@ import Testing
 
 /// An app's HTTP/2 connection that fails or ends under a request: a connection error on a connection that stays open
 /// (the peer neither answers nor closes) must be closed and a fresh one dialled, not kept opening streams that never
-/// get an answer; a request the app refused unprocessed with a GOAWAY is sent again.
+/// get an answer; a request the app refused unprocessed with a GOAWAY is sent again. A stream error, in the app's
+/// response or in a client's request, ends that stream only: the other streams on the connection carry on.
 @Suite(.tags(.integration), .serialized, .timeLimit(.minutes(3)))
 struct HTTP2UpstreamFailureTests {
     /// A raw HTTP/2 app in Python (`app.py PORT MODE`). Its first connection answers the first request with a DATA
@@ -12,7 +13,9 @@ struct HTTP2UpstreamFailureTests {
     /// refusing it unprocessed (`goaway`), and then stays open without a word; or (`limited`) it allows two streams
     /// at once, answers the first request, sends a GOAWAY naming the third request's stream when that arrives (the
     /// highest stream ID there is with `limited-maxid`, as a graceful shutdown's first GOAWAY), and answers the
-    /// second and third after 0.2 s and 1 s. Later connections answer every request `:status 200`.
+    /// second and third after 0.2 s and 1 s; or (`bad-response`) when its second request arrives, it answers the first
+    /// with a header HTTP/2 forbids (`connection`), a stream error, and the second 0.3 s later. Later connections (and
+    /// every connection, with `good`) answer every request `:status 200`. It logs each RST_STREAM it gets.
     static let app = #"""
         import socket, sys, threading
         srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -43,9 +46,16 @@ struct HTTP2UpstreamFailureTests {
                     need(9 + length); payload = buf[9:9 + length]; buf = buf[9 + length:]
                     if kind == 4 and not flags & 1: send(frame(4, 1, 0))
                     elif kind == 6 and not flags & 1: send(frame(6, 1, 0, payload))
+                    elif kind == 3: print("stream", stream, "reset by the proxy", flush=True)
                     elif kind == 1:
                         print("request on", "broken" if broken else "good", "connection", flush=True)
                         if not broken: send(frame(1, 5, stream, b"\x88"))
+                        elif sys.argv[2] == "bad-response":
+                            streams.append(stream)
+                            if len(streams) == 2:
+                                send(frame(1, 5, streams[0], b"\x88\x00\x0aconnection\x0akeep-alive"))
+                                threading.Timer(0.3, send, [frame(1, 5, stream, b"\x88")]).start()
+                            elif len(streams) > 2: send(frame(1, 5, stream, b"\x88"))
                         elif limited:
                             streams.append(stream)
                             if len(streams) == 1: send(frame(1, 5, stream, b"\x88"))
@@ -62,7 +72,7 @@ struct HTTP2UpstreamFailureTests {
         while True:
             conn, _ = srv.accept()
             held.append(conn)
-            threading.Thread(target=serve, args=(conn, first), daemon=True).start()
+            threading.Thread(target=serve, args=(conn, first and sys.argv[2] != "good"), daemon=True).start()
             first = False
         """#
 
@@ -132,6 +142,81 @@ struct HTTP2UpstreamFailureTests {
             #expect(proxy.metricValue("response_total", [#"status_code="200""#]) == 4, "\(proxy.metrics())")
             #expect(proxy.metricValue("response_total", [#"status_code="502""#]) == nil, "\(proxy.metrics())")
             #expect(proxy.metricValue("lattice_http_errors_total", [#"reason="refused_stream_retried""#]) == 1)
+        }
+    }
+    @Test func aResponseWithAForbiddenHeaderFailsItsRequestOnlyAndTheConnectionCarriesOn() async throws {
+        try await Self.withAppBehindAProxy(mode: "bad-response") { app, proxy in
+            // Two requests on one client connection, so on one app connection. The app answers the first with a
+            // `connection` header, which HTTP/2 forbids: the codec resets that stream (a 502 for its request), and the
+            // second is answered on the same connection. The connection used to be closed under it.
+            let url = "http://127.0.0.1:\(proxy.inboundPort)/"
+            let nghttp = try #require(ProcessRunner.which("nghttp"), "nghttp (nghttp2-client) is not installed")
+            let result = try ProcessRunner.run(nghttp, ["-s", url + "?1", url + "?2"])
+            #expect(result.status == 0, "\(result.stdout) \(result.stderr) app: \(app.log)")
+            #expect(proxy.metricValue("response_total", [#"status_code="502""#]) == 1, "\(proxy.metrics())")
+            #expect(proxy.metricValue("response_total", [#"status_code="200""#]) == 1, "\(proxy.metrics())")
+            #expect(await eventually { app.log.contains("reset by the proxy") }, "\(app.log)")
+            // The next request still goes on that connection.
+            #expect(try Curl.request(url, arguments: ["--http2-prior-knowledge"]).status == 200)
+            let onFirst = app.log.components(separatedBy: "request on broken connection").count - 1
+            #expect(onFirst == 3, "\(app.log)")
+            #expect(!app.log.contains("connection closed by the proxy"), "\(app.log)")
+        }
+    }
+
+    /// A raw HTTP/2 client (`client.py PORT`): in one write, a GET on stream 1 and a GET on stream 3 that carries a
+    /// `connection` header, which HTTP/2 forbids; then, once it has an answer on stream 1, a GET on stream 5. It prints
+    /// each frame it gets (type and stream) and whether the connection was closed.
+    static let client = #"""
+        import socket, sys, time
+        def frame(kind, flags, stream, payload=b""):
+            return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+        def get(stream, extra=b""):
+            return frame(1, 5, stream, b"\x82\x86\x84\x01\x03api" + extra)
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+        s.settimeout(10)
+        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0) + get(1)
+                  + get(3, b"\x00\x0aconnection\x05close"))
+        buf, asked, closed = b"", False, False
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+                length, kind, flags = int.from_bytes(buf[:3], "big"), buf[3], buf[4]
+                stream = int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
+                payload, buf = buf[9:9 + length], buf[9 + length:]
+                if kind == 4 and not flags & 1: s.sendall(frame(4, 1, 0))
+                if kind == 6 and not flags & 1: s.sendall(frame(6, 1, 0, payload))
+                if kind in (1, 3, 7):
+                    code = int.from_bytes(payload[-4:], "big") if kind in (3, 7) else ""
+                    print("frame", kind, "stream", stream, code, flush=True)
+                if kind == 1 and stream == 1 and not asked:
+                    s.sendall(get(5)); asked = True
+                if kind == 1 and stream == 5: deadline = 0
+            if not deadline: break
+            try: data = s.recv(65536)
+            except socket.timeout: break
+            if not data: closed = True; break
+            buf += data
+        print("closed" if closed else "open", flush=True)
+        """#
+
+    @Test func aRequestWithAForbiddenHeaderIsResetAndTheOtherStreamsCarryOn() async throws {
+        try await Self.withAppBehindAProxy(mode: "good") { app, proxy in
+            // Stream 3's `connection: close` is a stream error: the proxy resets stream 3 (PROTOCOL_ERROR, 1) and
+            // counts it; stream 1 is answered and the connection takes another request. The whole connection used to
+            // be closed (the codec fires the error on the connection, unwrapped), stream 1 with it.
+            try await TestFiles.withDirectory { dir in
+                try TestFiles.write(Self.client, to: "\(dir)/client.py")
+                let result = try ProcessRunner.run("/usr/bin/python3", ["\(dir)/client.py", "\(proxy.inboundPort)"])
+                let lines = result.stdout.split(separator: "\n").map(String.init)
+                #expect(lines.contains("frame 3 stream 3 1"), "\(result.stdout) \(result.stderr)")
+                #expect(lines.contains("frame 1 stream 1 "), "\(result.stdout) \(result.stderr)")
+                #expect(lines.contains("frame 1 stream 5 "), "\(result.stdout) \(result.stderr)")
+                #expect(!lines.contains { $0.hasPrefix("frame 7 ") }, "a GOAWAY: \(result.stdout)")
+                #expect(lines.last == "open", "\(result.stdout)")
+                #expect(proxy.metricValue("lattice_http_errors_total", [#"reason="http2_stream_error""#]) == 1)
+                #expect(proxy.metricValue("lattice_http_errors_total", [#"reason="http2_protocol_error""#]) == nil)
+            }
         }
     }
 }

@@ -75,7 +75,9 @@ enum HTTPServerSide {
     }
 }
 
-/// Counts HTTP/2 connection errors (a bad preface, a protocol violation) and closes the connection.
+/// Counts HTTP/2 connection errors (a bad preface, a protocol violation) and closes the connection; counts stream
+/// errors (a request with a malformed header block, a body that breaks its content-length), which the codec has
+/// answered with RST_STREAM, and leaves the other streams be.
 final class HTTP2ConnectionErrorCounter: ChannelInboundHandler {
     typealias InboundIn = Any
     let route: HTTPRoute
@@ -85,8 +87,11 @@ final class HTTP2ConnectionErrorCounter: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A stream's error has already reset that stream; the other streams carry on.
-        if error is NIOHTTP2Errors.StreamError { return }
+        if HTTP2ErrorScope(of: error) == .stream {
+            self.route.countError("http2_stream_error")
+            self.route.proxy.logger.debug("HTTP/2 stream reset", metadata: ["error.type": "\(error)"])
+            return
+        }
         self.route.countError("http2_protocol_error")
         self.route.proxy.logger.debug("HTTP/2 connection failed", metadata: ["error.type": "\(error)"])
         context.close(promise: nil)
