@@ -329,6 +329,61 @@ struct HTTPProxyTests {
         }
     }
 
+    /// `slow_reader.py` over HTTP/2 (prior knowledge): it grants the stream and the connection 1 GiB of window, so
+    /// flow control never holds the response, asks for SIZE bytes on stream 1, reads nothing for STALL seconds, then
+    /// takes at most 64 KiB every 50 ms until the stream ends or the proxy closes (or resets) the connection, and prints
+    /// the body bytes it got.
+    static let slowHTTP2Reader = #"""
+        import socket, sys, time
+        def frame(kind, flags, stream, payload=b""):
+            return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.connect(("127.0.0.1", int(sys.argv[1])))
+        path = b"/big/%d" % int(sys.argv[2])
+        window = (1 << 30).to_bytes(4, "big")
+        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0, b"\x00\x04" + window)
+                  + frame(8, 0, 0, window) + frame(1, 5, 1, b"\x82\x86\x04" + bytes([len(path)]) + path + b"\x01\x03api"))
+        time.sleep(float(sys.argv[3]))
+        buf, received, ended = b"", 0, False
+        deadline = time.time() + 60
+        while time.time() < deadline and not ended:
+            try: chunk = s.recv(65536)
+            except ConnectionResetError: break
+            if not chunk: break
+            buf += chunk
+            while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
+                length, kind, flags = int.from_bytes(buf[:3], "big"), buf[3], buf[4]
+                stream = int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
+                payload, buf = buf[9:9 + length], buf[9 + length:]
+                if kind == 4 and not flags & 1: s.sendall(frame(4, 1, 0))
+                if kind == 6 and not flags & 1: s.sendall(frame(6, 1, 0, payload))
+                if kind == 0 and stream == 1: received += length
+                if kind in (0, 1) and stream == 1 and flags & 1: ended = True
+                if kind == 3 and stream == 1: ended = True
+            time.sleep(0.05)
+        print(received)
+        """#
+
+    @Test func anHTTP2ClientThatStopsReadingItsConnectionIsClosedAndASlowOneGetsItAll() async throws {
+        try await HTTPMesh.with(version: .http2, clientEnvironment: ["LATTICE_PROXY_IDLE_TIMEOUT": "1s"]) { mesh in
+            try TestFiles.write(Self.slowHTTP2Reader, to: "\(mesh.directory)/slow_h2_reader.py")
+            let script = "\(mesh.directory)/slow_h2_reader.py"
+            // 4 MiB at about 1 MiB/s, slower than the 1 s idle timeout would allow if it were a stall: all of it.
+            let size = 4 << 20
+            let result = try ProcessRunner.run("/usr/bin/python3", [script, "\(mesh.outboundPort)", "\(size)", "0"])
+            #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\(size)", "\(result.stdout) \(result.stderr)")
+            #expect(mesh.client.metricValue("lattice_http_errors_total", [#"reason="slow_reader""#]) == nil)
+            // A client that reads nothing for 4 s in the middle of 32 MiB (its windows open, so only the socket holds
+            // the response back) is closed after two idle periods without progress, and counted. It used to hold the
+            // connection, its stream and the upstream's for as long as it liked.
+            let big = 32 << 20
+            let stalled = try ProcessRunner.run("/usr/bin/python3", [script, "\(mesh.outboundPort)", "\(big)", "4"])
+            #expect((Int(stalled.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? big) < big, "\(stalled.stdout) \(stalled.stderr)")
+            #expect(mesh.client.metricValue("lattice_http_errors_total", [#"reason="slow_reader""#]) == 1)
+        }
+    }
+
     @Test func aClientTricklingItsHeadersIsCutOff() async throws {
         try await HTTPMesh.with(version: .http1, clientEnvironment: ["LATTICE_PROXY_HEADER_READ_TIMEOUT": "1s"]) { mesh in
             let fd = try #require(LoopbackTCP.open(port: mesh.outboundPort))

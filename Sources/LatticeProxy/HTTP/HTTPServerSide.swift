@@ -39,6 +39,13 @@ enum HTTPServerSide {
             // Responses to many streams, read off other connections in one pass of the event loop, go out in one
             // write.
             try sync.addHandler(FlushCoalescer())
+            // A client that stops reading the socket (not a stream: that is flow control) is closed after two idle
+            // periods without progress, as on HTTP/1.
+            try sync.addHandler(
+                HTTP2StalledReaderTimeout(timeout: .nanoseconds(route.proxy.config.idleTimeout.totalNanoseconds)) {
+                    route.countError("slow_reader")
+                }
+            )
             // On shutdown (`ChannelShouldQuiesceEvent`) or after the idle timeout with no stream open: GOAWAY with
             // the last stream ID allowed and a PING; on the PING's answer (every stream the client sent before it saw
             // the GOAWAY has arrived), GOAWAY with the last stream opened; close once those streams have finished.
