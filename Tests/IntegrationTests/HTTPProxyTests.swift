@@ -242,6 +242,25 @@ struct HTTPProxyTests {
         }
     }
 
+    @Test func hopByHopHeadersAndTheOnesConnectionNamesStopAtTheProxy() async throws {
+        try await HTTPMesh.with(version: .http1) { mesh in
+            // A client's `connection` names `x-hop` (any case, with spaces and an empty item) next to its options:
+            // neither it nor the fixed hop-by-hop headers reach the app; every end-to-end header does.
+            let response = try Curl.request("\(mesh.outbound)/headers", arguments: [
+                "-H", "Connection: keep-alive, X-Hop ,, Upgrade", "-H", "X-Hop: 1", "-H", "Keep-Alive: timeout=5",
+                "-H", "Proxy-Connection: keep-alive", "-H", "Upgrade: h2c", "-H", "X-Hoppity: 2", "-H", "X-End-To-End: 3",
+            ])
+            #expect(response.status == 200, "\(response)")
+            let names = Set(response.body.split(separator: "\n").compactMap { $0.split(separator: ":").first?.lowercased() })
+            for dropped in ["connection", "x-hop", "keep-alive", "proxy-connection", "upgrade"] {
+                #expect(!names.contains(dropped), "\(dropped) reached the app: \(response.body)")
+            }
+            for kept in ["x-hoppity", "x-end-to-end", "host", "l5d-client-id"] {
+                #expect(names.contains(kept), "\(kept) did not reach the app: \(response.body)")
+            }
+        }
+    }
+
     @Test func anHTTP2ConnectionThatNeverOpensAStreamIsEndedAfterTheIdleTimeout() async throws {
         let environment = ["LATTICE_PROXY_IDLE_TIMEOUT": "1s", "LATTICE_PROXY_SHUTDOWN_GRACE_PERIOD": "1s"]
         try await HTTPMesh.with(version: .http2, clientEnvironment: environment) { mesh in

@@ -77,12 +77,23 @@ final class EndpointHTTPClient {
 
     // MARK: HTTP/1
 
-    private func http1Exchange(_ completion: @escaping ExchangeCompletion) {
+    /// An exchange on an idle pooled HTTP/1 connection, if one is open; nil for HTTP/2 or when a connection must be
+    /// dialled (then ``exchange(_:)``). Synchronous, so the common case allocates no callback.
+    func pooledExchange() -> UpstreamExchange? {
+        self.eventLoop.preconditionInEventLoop()
+        guard self.kind == .http1 else { return nil }
         while let connection = self.idle.popLast() {
             if connection.channel.isActive {
-                completion(.success(self.lease(connection.channel, relay: connection.relay, isReused: true)))
-                return
+                return UpstreamExchange(channel: connection.channel, relay: connection.relay, isReused: true, pool: self)
             }
+        }
+        return nil
+    }
+
+    private func http1Exchange(_ completion: @escaping ExchangeCompletion) {
+        if let pooled = self.pooledExchange() {
+            completion(.success(pooled))
+            return
         }
         UpstreamConnector.connect(self.endpoint, hint: .http1, on: self.eventLoop, proxy: self.proxy)
             .assumeIsolated()
@@ -104,24 +115,15 @@ final class EndpointHTTPClient {
                         completion(.failure(error))
                         return
                     }
-                    completion(.success(self.lease(channel, relay: relay)))
+                    completion(.success(UpstreamExchange(channel: channel, relay: relay, pool: self)))
                 case .failure(let error):
                     completion(.failure(error))
                 }
             }
     }
 
-    private func lease(_ channel: any Channel, relay: ResponseRelay, isReused: Bool = false) -> UpstreamExchange {
-        UpstreamExchange(channel: channel, relay: relay, isReused: isReused) { reusable in
-            if reusable {
-                self.checkIn(channel, relay: relay)
-            } else {
-                channel.close(promise: nil)
-            }
-        }
-    }
-
-    private func checkIn(_ channel: any Channel, relay: ResponseRelay) {
+    /// Takes back an HTTP/1 connection whose exchange ended with it reusable (``UpstreamExchange/finish(reusable:)``).
+    func checkIn(_ channel: any Channel, relay: ResponseRelay) {
         guard channel.isActive, self.idle.count < self.maxIdle else {
             channel.close(promise: nil)
             return
@@ -175,10 +177,7 @@ final class EndpointHTTPClient {
                 }.assumeIsolated().whenComplete { result in
                     switch result {
                     case .success(let stream):
-                        let exchange = UpstreamExchange(channel: stream, relay: relay, goAway: goAway) { reusable in
-                            // A finished stream closes itself; an unfinished one is reset.
-                            if !reusable { stream.close(promise: nil) }
-                        }
+                        let exchange = UpstreamExchange(channel: stream, relay: relay, goAway: goAway)
                         completion(.success(exchange))
                     case .failure(let error):
                         // The connection can't open streams any more (the server sent GOAWAY while shutting down):

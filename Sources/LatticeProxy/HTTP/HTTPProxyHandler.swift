@@ -35,6 +35,10 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         /// The body parts sent upstream so far, kept (up to ``replayLimit`` bytes) so that a request sent on a pooled
         /// connection the upstream had just closed can be sent again on another one.
         var replay: [HTTPServerRequestPart] = []
+        /// Whether the request's end went upstream too, and its trailers: kept apart from `replay`, so a request
+        /// without a body (most of them) costs no array.
+        var replayEnded = false
+        var replayTrailers: HTTPHeaders?
         var replayBytes = 0
         var replayable = true
 
@@ -42,13 +46,32 @@ final class HTTPProxyHandler: ChannelInboundHandler {
 
         func sent(_ part: HTTPServerRequestPart) {
             guard self.replayable else { return }
-            if case .body(let buffer) = part { self.replayBytes += buffer.readableBytes }
-            if self.replayBytes > Self.replayLimit {
-                self.replayable = false
-                self.replay = []
-            } else {
-                self.replay.append(part)
+            switch part {
+            case .head:
+                return
+            case .end(let trailers):
+                self.replayEnded = true
+                self.replayTrailers = trailers
+            case .body(let buffer):
+                self.replayBytes += buffer.readableBytes
+                if self.replayBytes > Self.replayLimit {
+                    self.replayable = false
+                    self.replay = []
+                } else {
+                    self.replay.append(part)
+                }
             }
+        }
+
+        /// The parts to send again on another connection, in order; forgets them.
+        func takeReplay() -> [HTTPServerRequestPart] {
+            var parts = self.replay
+            if self.replayEnded { parts.append(.end(self.replayTrailers)) }
+            self.replay = []
+            self.replayEnded = false
+            self.replayTrailers = nil
+            self.replayBytes = 0
+            return parts
         }
 
         init(head: HTTPRequestHead) {
@@ -309,66 +332,82 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         exchange.endpoint = index
         balancer.begin(index)
         if exchange.attempts == 1 { self.metrics(exchange).requests.add(1) }
-        self.route.upstream.clients[index].exchange { result in
-            guard self.current === exchange, let context = self.context else {
-                balancer.end(index)
-                if case .success(let upstream) = result { upstream.finish(reusable: false) }
-                return
-            }
-            switch result {
-            case .success(let upstream):
-                self.route.proxy.logger.trace(
-                    "request forwarded",
-                    metadata: ["endpoint": "\(self.route.upstream.clients[index].endpoint)", "http.request.method": "\(exchange.head.method)"]
-                )
-                exchange.upstream = upstream
-                upstream.relay.sink = self
-                // A stream refused at its first write (an HTTP/2 connection that received GOAWAY) is closed, which
-                // reaches upstreamClosed and a 502 rather than a request waiting forever. (A socket closes itself
-                // when a write fails: HTTP/1 needs no promise.)
-                var headWritten: EventLoopPromise<Void>?
-                if self.route.upstream.clients[index].kind == .http2 {
-                    let promise = upstream.channel.eventLoop.makePromise(of: Void.self)
-                    let upstreamChannel = upstream.channel
-                    promise.futureResult.whenFailure { _ in upstreamChannel.close(promise: nil) }
-                    headWritten = promise
-                }
-                upstream.channel.write(HTTPClientRequestPart.head(self.upstreamHead(exchange.head)), promise: headWritten)
-                for part in exchange.buffered {
-                    exchange.sent(part)
-                    switch part {
-                    case .body(let buffer): upstream.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
-                    case .end(let trailers): upstream.channel.write(HTTPClientRequestPart.end(trailers), promise: nil)
-                    case .head: break
-                    }
-                }
-                exchange.buffered = []
-                // A pooled connection answers at once, inside the client's read burst: the request's remaining parts
-                // (usually its end) follow in the same burst, so one flush at channelReadComplete sends them all.
-                if self.inReadBurst {
-                    self.needsUpstreamFlush = true
-                } else {
-                    upstream.channel.flush()
-                }
-                // Each side reads only while the other can take what it reads.
-                upstream.setReading(context.channel.isWritable)
-                self.setClientReading(context.channel, upstream.channel.isWritable)
-            case .failure(let error):
-                balancer.end(index)
-                exchange.endpoint = index
-                if exchange.attempts < 2 && balancer.count > 1 {
-                    self.route.proxy.logger.debug("upstream endpoint unreachable; trying another", metadata: ["error.type": "\(error)"])
-                    self.connect(exchange, context: context)
-                    return
-                }
-                self.route.proxy.logger.info("upstream unreachable", metadata: ["error.type": "\(error)"])
-                self.answer(exchange, .unavailable(OutboundFailure.classify(error)), context: context)
-            }
+        let client = self.route.upstream.clients[index]
+        // An idle pooled connection is taken at once, with no callback to allocate; otherwise one is dialled (or, for
+        // HTTP/2, a stream opened) and the exchange goes on when it is there.
+        if let pooled = client.pooledExchange() {
+            self.upstreamOpened(.success(pooled), for: exchange, endpoint: index, of: balancer)
+        } else {
+            client.exchange { result in self.upstreamOpened(result, for: exchange, endpoint: index, of: balancer) }
         }
         // A pooled connection answers at once (above); a new one is dialled, and the client's further parts are held
         // unread until it is there.
         if self.current === exchange, exchange.upstream == nil, !exchange.answeredByProxy {
             self.setClientReading(context.channel, false)
+        }
+    }
+
+    /// The upstream exchange for `exchange`'s request is open (or could not be): the request goes out on it, or to
+    /// another endpoint, or the client gets a 502.
+    private func upstreamOpened(
+        _ result: Result<UpstreamExchange, any Error>,
+        for exchange: Exchange,
+        endpoint index: Int,
+        of balancer: EndpointBalancer
+    ) {
+        guard self.current === exchange, let context = self.context else {
+            balancer.end(index)
+            if case .success(let upstream) = result { upstream.finish(reusable: false) }
+            return
+        }
+        switch result {
+        case .success(let upstream):
+            self.route.proxy.logger.trace(
+                "request forwarded",
+                metadata: ["endpoint": "\(self.route.upstream.clients[index].endpoint)", "http.request.method": "\(exchange.head.method)"]
+            )
+            exchange.upstream = upstream
+            upstream.relay.sink = self
+            // A stream refused at its first write (an HTTP/2 connection that received GOAWAY) is closed, which
+            // reaches upstreamClosed and a 502 rather than a request waiting forever. (A socket closes itself
+            // when a write fails: HTTP/1 needs no promise.)
+            var headWritten: EventLoopPromise<Void>?
+            if self.route.upstream.clients[index].kind == .http2 {
+                let promise = upstream.channel.eventLoop.makePromise(of: Void.self)
+                let upstreamChannel = upstream.channel
+                promise.futureResult.whenFailure { _ in upstreamChannel.close(promise: nil) }
+                headWritten = promise
+            }
+            upstream.channel.write(HTTPClientRequestPart.head(self.upstreamHead(exchange.head)), promise: headWritten)
+            for part in exchange.buffered {
+                exchange.sent(part)
+                switch part {
+                case .body(let buffer): upstream.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+                case .end(let trailers): upstream.channel.write(HTTPClientRequestPart.end(trailers), promise: nil)
+                case .head: break
+                }
+            }
+            exchange.buffered = []
+            // A pooled connection answers at once, inside the client's read burst: the request's remaining parts
+            // (usually its end) follow in the same burst, so one flush at channelReadComplete sends them all.
+            if self.inReadBurst {
+                self.needsUpstreamFlush = true
+            } else {
+                upstream.channel.flush()
+            }
+            // Each side reads only while the other can take what it reads.
+            upstream.setReading(context.channel.isWritable)
+            self.setClientReading(context.channel, upstream.channel.isWritable)
+        case .failure(let error):
+            balancer.end(index)
+            exchange.endpoint = index
+            if exchange.attempts < 2 && balancer.count > 1 {
+                self.route.proxy.logger.debug("upstream endpoint unreachable; trying another", metadata: ["error.type": "\(error)"])
+                self.connect(exchange, context: context)
+                return
+            }
+            self.route.proxy.logger.info("upstream unreachable", metadata: ["error.type": "\(error)"])
+            self.answer(exchange, .unavailable(OutboundFailure.classify(error)), context: context)
         }
     }
 
@@ -379,33 +418,14 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         if self.isHTTP1 {
             // Changed only where needed: each change copies the head's storage.
             if head.version != .http1_1 { head.version = .http1_1 }
-            if Self.hasHopByHop(head.headers) { Self.removeHopByHop(&head.headers) }
+            HopByHopHeaders.remove(from: &head.headers)
         }
         if self.route.direction == .inbound {
-            head.headers.remove(name: "l5d-client-id")
+            // Removed only when there: a removal copies the header storage the parsed request still shares.
+            if head.headers.contains(name: "l5d-client-id") { head.headers.remove(name: "l5d-client-id") }
             if let identity = self.route.clientIdentity { head.headers.add(name: "l5d-client-id", value: identity) }
         }
         return head
-    }
-
-    /// Whether `headers` name any hop-by-hop header: one pass, no allocation.
-    static func hasHopByHop(_ headers: HTTPHeaders) -> Bool {
-        headers.contains { name, _ in
-            switch name.utf8.count {
-            case 7: return name.utf8.elementsEqualCaseInsensitive("upgrade")
-            case 10: return name.utf8.elementsEqualCaseInsensitive("connection") || name.utf8.elementsEqualCaseInsensitive("keep-alive")
-            case 16: return name.utf8.elementsEqualCaseInsensitive("proxy-connection")
-            default: return false
-            }
-        }
-    }
-
-    static func removeHopByHop(_ headers: inout HTTPHeaders) {
-        for token in headers[canonicalForm: "connection"] {
-            let name = token.lowercased()
-            if name != "close" && name != "keep-alive" { headers.remove(name: name) }
-        }
-        for name in ["connection", "keep-alive", "proxy-connection", "upgrade"] { headers.remove(name: name) }
     }
 
     // MARK: Proxy-made responses
@@ -514,7 +534,7 @@ extension HTTPProxyHandler: UpstreamResponseSink {
             }
             if self.isHTTP1 {
                 if head.version != .http1_1 { head.version = .http1_1 }
-                if Self.hasHopByHop(head.headers) { Self.removeHopByHop(&head.headers) }
+                HopByHopHeaders.remove(from: &head.headers)
                 if !exchange.keepAlive { head.headers.add(name: "connection", value: "close") }
             }
             context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
@@ -589,9 +609,7 @@ extension HTTPProxyHandler: UpstreamResponseSink {
             // request goes again on another connection.
             self.route.countError(wasRefused ? "refused_stream_retried" : "stale_connection_retried")
             exchange.upstream = nil
-            exchange.buffered = exchange.replay
-            exchange.replay = []
-            exchange.replayBytes = 0
+            exchange.buffered = exchange.takeReplay()
             self.connect(exchange, context: context)
             return
         }
@@ -615,19 +633,3 @@ extension HTTPProxyHandler: UpstreamResponseSink {
 
 @available(*, unavailable)
 extension HTTPProxyHandler: Sendable {}
-
-extension String.UTF8View {
-    /// ASCII case-insensitive comparison with a lowercase `other` (header names), without allocating.
-    func elementsEqualCaseInsensitive(_ other: StaticString) -> Bool {
-        guard self.count == other.utf8CodeUnitCount else { return false }
-        return other.withUTF8Buffer { lower in
-            var index = 0
-            for byte in self {
-                let folded = (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte
-                if folded != lower[index] { return false }
-                index += 1
-            }
-            return true
-        }
-    }
-}

@@ -75,20 +75,22 @@ final class UpstreamExchange {
     let isReused: Bool
     /// An HTTP/2 stream's connection, for what its GOAWAY (if any) said about the stream.
     private let goAway: EndpointHTTPClient.HTTP2ConnectionGoAway?
-    private var onFinish: ((Bool) -> Void)?
+    /// The pool an HTTP/1 connection goes back to when its exchange ends reusable; nil for an HTTP/2 stream.
+    private let pool: EndpointHTTPClient?
+    private(set) var isFinished = false
 
     init(
         channel: any Channel,
         relay: ResponseRelay,
         isReused: Bool = false,
         goAway: EndpointHTTPClient.HTTP2ConnectionGoAway? = nil,
-        onFinish: @escaping (Bool) -> Void
+        pool: EndpointHTTPClient? = nil
     ) {
         self.channel = channel
         self.relay = relay
         self.isReused = isReused
         self.goAway = goAway
-        self.onFinish = onFinish
+        self.pool = pool
     }
 
     /// Whether the upstream, as the exchange's channel closed with `error`, had said it did not process the request
@@ -98,8 +100,6 @@ final class UpstreamExchange {
         self.goAway?.refused(self.channel, error: error) ?? false
     }
 
-    var isFinished: Bool { self.onFinish == nil }
-
     /// Turns the upstream's reading on or off (back-pressure from the client side), when that is a change.
     func setReading(_ on: Bool) {
         guard on != self.relay.reading else { return }
@@ -107,12 +107,16 @@ final class UpstreamExchange {
         HTTPProxyHandler.setAutoRead(self.channel, on)
     }
 
-    /// Ends the exchange: a reusable HTTP/1 connection goes back to its pool; anything else is closed (an HTTP/2
-    /// stream that has not finished is reset).
+    /// Ends the exchange: a reusable HTTP/1 connection goes back to its pool; a finished HTTP/2 stream has closed
+    /// itself; anything else is closed (an HTTP/2 stream that has not finished is reset).
     func finish(reusable: Bool) {
-        guard let onFinish = self.onFinish else { return }
-        self.onFinish = nil
+        guard !self.isFinished else { return }
+        self.isFinished = true
         self.relay.sink = nil
-        onFinish(reusable)
+        if !reusable {
+            self.channel.close(promise: nil)
+        } else if let pool = self.pool {
+            pool.checkIn(self.channel, relay: self.relay)
+        }
     }
 }
