@@ -66,7 +66,7 @@ public final class DetectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch self.stateMachine.channelRead(self.unwrapInboundIn(data)) {
+        switch self.stateMachine.channelRead(DetectionHandler.unwrapInboundIn(data)) {
         case .complete(let detected, let bytes):
             self.complete(context: context, detected: detected, bytes: bytes)
         case .wait:

@@ -194,7 +194,7 @@ extension GlueHandler: ChannelDuplexHandler {
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        self.observer?.bytesRead(self.unwrapInboundIn(data).readableBytes, side: self.side)
+        self.observer?.bytesRead(GlueHandler.unwrapInboundIn(data).readableBytes, side: self.side)
         self.partner?.partnerWrite(data)
     }
 

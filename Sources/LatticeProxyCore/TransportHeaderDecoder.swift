@@ -59,11 +59,11 @@ public final class TransportHeaderDecoder: ChannelInboundHandler, RemovableChann
         case .failed:
             return
         case .waiting(.none):
-            buffer = self.unwrapInboundIn(data)
+            buffer = TransportHeaderDecoder.unwrapInboundIn(data)
         case .waiting(.some(let previous)):
             self.state = .waiting(nil)  // Drop the stored reference so appending doesn't copy.
             buffer = previous
-            var bytes = self.unwrapInboundIn(data)
+            var bytes = TransportHeaderDecoder.unwrapInboundIn(data)
             buffer.writeBuffer(&bytes)
         }
 
@@ -86,7 +86,7 @@ public final class TransportHeaderDecoder: ChannelInboundHandler, RemovableChann
         self.state = .passingThrough
         context.fireUserInboundEventTriggered(TransportHeaderEvent.received(header))
         if buffer.readableBytes > 0 {
-            context.fireChannelRead(self.wrapInboundOut(buffer))
+            context.fireChannelRead(TransportHeaderDecoder.wrapInboundOut(buffer))
         }
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }

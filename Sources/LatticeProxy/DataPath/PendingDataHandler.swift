@@ -23,7 +23,7 @@ final class PendingDataHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = Self.unwrapInboundIn(data)
+        let buffer = PendingDataHandler.unwrapInboundIn(data)
         self.pendingBytes += buffer.readableBytes
         self.pending.append(buffer)
         if self.pendingBytes > self.limit {
@@ -43,7 +43,7 @@ final class PendingDataHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func removeHandler(context: ChannelHandlerContext, removalToken: ChannelHandlerContext.RemovalToken) {
         for buffer in self.pending {
-            context.fireChannelRead(Self.wrapInboundOut(buffer))
+            context.fireChannelRead(PendingDataHandler.wrapInboundOut(buffer))
         }
         if !self.pending.isEmpty { context.fireChannelReadComplete() }
         self.pending = []

@@ -19,13 +19,13 @@ final class ConnectionByteCounter: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let count = Int64(Self.unwrapInboundIn(data).readableBytes)
+        let count = Int64(ConnectionByteCounter.unwrapInboundIn(data).readableBytes)
         (self.clientIsPeer ? self.metrics.read : self.metrics.write).add(count)
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        let count = Int64(Self.unwrapOutboundIn(data).readableBytes)
+        let count = Int64(ConnectionByteCounter.unwrapOutboundIn(data).readableBytes)
         (self.clientIsPeer ? self.metrics.write : self.metrics.read).add(count)
         context.write(data, promise: promise)
     }

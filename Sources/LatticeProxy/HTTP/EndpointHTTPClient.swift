@@ -335,7 +335,7 @@ final class GoAwayWatcher: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard case .goAway(let lastStreamID, _, _) = Self.unwrapInboundIn(data).payload else { return }
+        guard case .goAway(let lastStreamID, _, _) = GoAwayWatcher.unwrapInboundIn(data).payload else { return }
         self.goingAway = true
         self.record.lastStreamID = min(lastStreamID, self.record.lastStreamID ?? lastStreamID)
         self.onGoAway()

@@ -65,7 +65,7 @@ final class HTTP2ConnectionDeadlines: ChannelDuplexHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .goAway(let lastStreamID, _, _) = Self.unwrapOutboundIn(data).payload {
+        if case .goAway(let lastStreamID, _, _) = HTTP2ConnectionDeadlines.unwrapOutboundIn(data).payload {
             if lastStreamID == .maxID {
                 if self.closeTimer == nil && !self.pingAnswered {
                     self.closeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: self.closeTimeout) {

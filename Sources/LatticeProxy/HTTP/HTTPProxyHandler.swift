@@ -120,7 +120,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.inReadBurst = true
-        let part = Self.unwrapInboundIn(data)
+        let part = HTTPProxyHandler.unwrapInboundIn(data)
         // Shutting down: a part of a request not yet started is dropped (the connection closes after the one in flight).
         if self.quiescing, self.current.map({ $0.requestEnded }) ?? true { return }
         if self.isHTTP1, !self.queued.isEmpty || self.current?.requestEnded == true {
@@ -190,7 +190,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             guard let exchange = self.current, !exchange.answeredByProxy else { return }
             if let upstream = exchange.upstream {
                 guard !upstream.isFinished else { return }
-                upstream.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+                upstream.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
                 exchange.sent(.body(buffer))
                 self.needsUpstreamFlush = true
             } else {
@@ -202,7 +202,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             if !exchange.answeredByProxy {
                 if let upstream = exchange.upstream {
                     if !upstream.isFinished {
-                        upstream.channel.write(HTTPClientRequestPart.end(trailers), promise: nil)
+                        upstream.write(HTTPClientRequestPart.end(trailers), promise: nil)
                         exchange.sent(.end(trailers))
                         self.needsUpstreamFlush = true
                     }
@@ -303,9 +303,9 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         self.queued.removeAll()
         self.refusalOwed = false
         let parts = ProxyResponse.malformed.parts(grpc: false, keepAlive: false, allocator: context.channel.allocator)
-        for part in parts.dropLast() { context.write(Self.wrapOutboundOut(part), promise: nil) }
+        for part in parts.dropLast() { context.write(HTTPProxyHandler.wrapOutboundOut(part), promise: nil) }
         let channel = context.channel
-        context.writeAndFlush(Self.wrapOutboundOut(parts[parts.count - 1])).whenComplete { _ in channel.close(promise: nil) }
+        context.writeAndFlush(HTTPProxyHandler.wrapOutboundOut(parts[parts.count - 1])).whenComplete { _ in channel.close(promise: nil) }
     }
 
     /// After an exchange ended with the connection kept: the next pipelined request starts, or, once every request
@@ -378,12 +378,12 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                 promise.futureResult.whenFailure { _ in upstreamChannel.close(promise: nil) }
                 headWritten = promise
             }
-            upstream.channel.write(HTTPClientRequestPart.head(self.upstreamHead(exchange.head)), promise: headWritten)
+            upstream.write(HTTPClientRequestPart.head(self.upstreamHead(exchange.head)), promise: headWritten)
             for part in exchange.buffered {
                 exchange.sent(part)
                 switch part {
-                case .body(let buffer): upstream.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
-                case .end(let trailers): upstream.channel.write(HTTPClientRequestPart.end(trailers), promise: nil)
+                case .body(let buffer): upstream.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+                case .end(let trailers): upstream.write(HTTPClientRequestPart.end(trailers), promise: nil)
                 case .head: break
                 }
             }
@@ -438,9 +438,9 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         let keepAlive = exchange.keepAlive || !self.isHTTP1
         let parts = response.parts(grpc: exchange.isGRPC, keepAlive: keepAlive, allocator: context.channel.allocator)
         for part in parts.dropLast() {
-            context.write(Self.wrapOutboundOut(part), promise: nil)
+            context.write(HTTPProxyHandler.wrapOutboundOut(part), promise: nil)
         }
-        if let last = parts.last { exchange.responseWritten = context.writeAndFlush(Self.wrapOutboundOut(last)) }
+        if let last = parts.last { exchange.responseWritten = context.writeAndFlush(HTTPProxyHandler.wrapOutboundOut(last)) }
         self.route.countError(response.reason)
         self.metrics(exchange).responded(
             .init(
@@ -515,7 +515,7 @@ extension HTTPProxyHandler: UpstreamResponseSink {
         case .head(var head):
             if head.status.code < 200 {
                 // Informational (100 Continue, 103 Early Hints): passed on, the real response follows.
-                context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
+                context.write(HTTPProxyHandler.wrapOutboundOut(.head(head)), promise: nil)
                 return
             }
             exchange.responseStarted = true
@@ -537,9 +537,9 @@ extension HTTPProxyHandler: UpstreamResponseSink {
                 HopByHopHeaders.remove(from: &head.headers)
                 if !exchange.keepAlive { head.headers.add(name: "connection", value: "close") }
             }
-            context.write(Self.wrapOutboundOut(.head(head)), promise: nil)
+            context.write(HTTPProxyHandler.wrapOutboundOut(.head(head)), promise: nil)
         case .body(let buffer):
-            context.write(Self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            context.write(HTTPProxyHandler.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         case .end(let trailers):
             if exchange.isGRPC, let status = trailers?.first(name: "grpc-status").flatMap({ Int($0) }) {
                 exchange.grpcStatus = HTTPRouteMetrics.boundedGRPCStatus(status)
@@ -567,14 +567,14 @@ extension HTTPProxyHandler: UpstreamResponseSink {
             let closing = self.closesAfter(exchange)
             if closing || !requestDone {
                 // The write's completion is wanted only to close after it: close() would drop writes still queued.
-                let written = context.writeAndFlush(Self.wrapOutboundOut(.end(end)))
+                let written = context.writeAndFlush(HTTPProxyHandler.wrapOutboundOut(.end(end)))
                 exchange.responseWritten = written
                 if requestDone {
                     let channel = context.channel
                     written.whenComplete { _ in channel.close(promise: nil) }
                 }
             } else {
-                context.writeAndFlush(Self.wrapOutboundOut(.end(end)), promise: nil)
+                context.writeAndFlush(HTTPProxyHandler.wrapOutboundOut(.end(end)), promise: nil)
             }
             // Reading back on: the rest of the request is dropped, or the next request is read (the upstream may have
             // been unwritable when it answered, leaving the client's reads off).

@@ -25,7 +25,7 @@ final class ResponseRelay: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
-        sink.upstreamResponse(Self.unwrapInboundIn(data))
+        sink.upstreamResponse(ResponseRelay.unwrapInboundIn(data))
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -98,6 +98,13 @@ final class UpstreamExchange {
     /// again elsewhere is safe.
     func wasRefused(_ error: (any Error)?) -> Bool {
         self.goAway?.refused(self.channel, error: error) ?? false
+    }
+
+    /// Writes a part of the request to the upstream (on its event loop, which is the exchange's). `Channel.write` is
+    /// generic and not inlinable, so through it every part was wrapped by NIO's unspecialized code: three failed
+    /// dynamic casts and a metadata lookup each.
+    func write(_ part: HTTPClientRequestPart, promise: EventLoopPromise<Void>?) {
+        self.channel.pipeline.syncOperations.write(NIOAny(part), promise: promise)
     }
 
     /// Turns the upstream's reading on or off (back-pressure from the client side), when that is a change.
