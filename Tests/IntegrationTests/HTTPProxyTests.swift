@@ -242,6 +242,43 @@ struct HTTPProxyTests {
         }
     }
 
+    /// An HTTP/2 client that asks for 1 MiB with the default 64 KiB windows and then reads nothing, ever: the
+    /// windows hold the rest back, so the proxy's socket never fills.
+    static let silentHTTP2Client = #"""
+        import socket, sys, time
+        def frame(kind, flags, stream, payload=b""):
+            return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+        path = b"/big/1048576"
+        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0)
+                  + frame(1, 5, 1, b"\x82\x86\x04" + bytes([len(path)]) + path + b"\x01\x03api"))
+        print("asked", flush=True)
+        time.sleep(120)
+        """#
+
+    @Test func anHTTP2ClientThatStopsReadingBehindItsWindowsIsPingedAndEnded() async throws {
+        let environment = ["LATTICE_PROXY_IDLE_TIMEOUT": "1s", "LATTICE_PROXY_SHUTDOWN_GRACE_PERIOD": "1s"]
+        try await HTTPMesh.with(version: .http2, clientEnvironment: environment) { mesh in
+            // The stalled-reader timeout can't see this client: nothing piles up in the proxy. The keep-alive PING
+            // after 1 s of silence goes unanswered for 20 s (the floor left for slow readers); the connection is then
+            // ended as on shutdown, and closed when the GOAWAY's PING goes unanswered too. It used to be held, with
+            // its stream and the upstream's, for good.
+            try TestFiles.write(Self.silentHTTP2Client, to: "\(mesh.directory)/silent.py")
+            let client = try BackgroundProcess(
+                "/usr/bin/python3", ["\(mesh.directory)/silent.py", "\(mesh.outboundPort)"],
+                logPath: "\(mesh.directory)/silent.log"
+            )
+            defer { client.stop(grace: 1) }
+            let counted = await eventually(timeout: .seconds(60), interval: .milliseconds(250)) {
+                mesh.client.metricValue("lattice_http_errors_total", [#"reason="unresponsive_client""#]) == 1
+            }
+            #expect(counted, "not ended: \(client.log) \(mesh.client.metrics())")
+            #expect(client.log.contains("asked"))
+            // Counted once, under its reason: its unfinished stream is not a `client_closed` as well.
+            #expect(mesh.client.metricValue("lattice_http_errors_total", [#"reason="client_closed""#]) == nil)
+        }
+    }
+
     @Test func hopByHopHeadersAndTheOnesConnectionNamesStopAtTheProxy() async throws {
         try await HTTPMesh.with(version: .http1) { mesh in
             // A client's `connection` names `x-hop` (any case, with spaces and an empty item) next to its options:
@@ -348,7 +385,7 @@ struct HTTPProxyTests {
         }
     }
 
-    /// `slow_reader.py` over HTTP/2 (prior knowledge): it grants the stream and the connection 1 GiB of window, so
+    /// The slow reader over HTTP/2 (prior knowledge): it grants the stream and the connection 1 GiB of window, so
     /// flow control never holds the response, asks for SIZE bytes on stream 1, reads nothing for STALL seconds, then
     /// takes at most 64 KiB every 50 ms until the stream ends or the proxy closes (or resets) the connection, and prints
     /// the body bytes it got.
@@ -400,6 +437,8 @@ struct HTTPProxyTests {
             let stalled = try ProcessRunner.run("/usr/bin/python3", [script, "\(mesh.outboundPort)", "\(big)", "4"])
             #expect((Int(stalled.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? big) < big, "\(stalled.stdout) \(stalled.stderr)")
             #expect(mesh.client.metricValue("lattice_http_errors_total", [#"reason="slow_reader""#]) == 1)
+            #expect(mesh.client.metricValue("lattice_http_errors_total", [#"reason="client_closed""#]) == nil)
+            #expect(mesh.client.metricValue("lattice_http_errors_total", [#"reason="client_error""#]) == nil)
         }
     }
 

@@ -8,7 +8,8 @@ import NIOHTTP2
 /// - **close**: the manager sends its second GOAWAY (the last stream opened) only once the client has answered the
 ///   PING that follows its first, so a client that never answers would hold the connection for good; from that first
 ///   GOAWAY, this handler closes the connection after `closeTimeout` unless the second one has gone out (the streams
-///   it admits then finish at their pace; on shutdown the listener's drain deadline bounds them).
+///   it admits then finish at their pace; on shutdown the listener's drain deadline bounds them), counted by
+///   `onUnresponsive`. The manager's keep-alive PING going unanswered ends the connection the same way.
 ///
 /// Sits between the codec and the manager, so the manager's GOAWAY frames pass through it.
 final class HTTP2ConnectionDeadlines: ChannelDuplexHandler {
@@ -34,15 +35,20 @@ final class HTTP2ConnectionDeadlines: ChannelDuplexHandler {
 
     private let idleTimeout: TimeAmount
     private let closeTimeout: TimeAmount
+    /// Counts a connection closed because its client never answered the PING.
+    private let onUnresponsive: () -> Void
     private var firstStreamTimer: Scheduled<Void>?
     private var closeTimer: Scheduled<Void>?
     private var opened = false
     /// The manager's second GOAWAY has gone out: the client answered the PING.
     private var pingAnswered = false
+    /// This handler closed the connection on a client that never answered (counted here, not by its streams).
+    private(set) var closedUnresponsive = false
 
-    init(idleTimeout: TimeAmount, closeTimeout: TimeAmount) {
+    init(idleTimeout: TimeAmount, closeTimeout: TimeAmount, onUnresponsive: @escaping () -> Void) {
         self.idleTimeout = idleTimeout
         self.closeTimeout = closeTimeout
+        self.onUnresponsive = onUnresponsive
     }
 
     func streamDelegate(passingOnTo next: any NIOHTTP2StreamDelegate, on eventLoop: any EventLoop) -> StreamDelegate {
@@ -70,6 +76,8 @@ final class HTTP2ConnectionDeadlines: ChannelDuplexHandler {
                 if self.closeTimer == nil && !self.pingAnswered {
                     self.closeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: self.closeTimeout) {
                         self.closeTimer = nil
+                        self.closedUnresponsive = true
+                        self.onUnresponsive()
                         context.close(promise: nil)
                     }
                 }

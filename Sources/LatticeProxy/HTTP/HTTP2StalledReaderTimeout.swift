@@ -23,6 +23,8 @@ final class HTTP2StalledReaderTimeout: ChannelInboundHandler, RemovableChannelHa
     private var timer: Scheduled<Void>?
     /// The fewest bytes found queued at a look since the connection became unwritable.
     private var fewestUnwritten: Int?
+    /// This handler closed the connection (counted here; its streams' handlers don't count it again).
+    private(set) var closedStalledReader = false
 
     init(timeout: TimeAmount, onStalledReader: @escaping () -> Void) {
         self.timeout = timeout
@@ -66,6 +68,7 @@ final class HTTP2StalledReaderTimeout: ChannelInboundHandler, RemovableChannelHa
             self.arm(context)
             return
         }
+        self.closedStalledReader = true
         self.onStalledReader()
         context.close(promise: nil)
     }

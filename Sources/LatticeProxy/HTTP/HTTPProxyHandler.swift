@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOSSL
 
 /// Proxies the requests of one client HTTP/1 connection (one at a time, pipelined requests wait their turn) or of one
@@ -96,6 +97,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     private var refusalOwed = false
     /// Inside a read burst from the client: upstream writes wait for its channelReadComplete to be flushed together.
     private var inReadBurst = false
+    /// The error code an HTTP/2 stream was reset with (by the client, or by the codec), once it has been.
+    private var streamResetCode: HTTP2ErrorCode?
 
     /// HTTP/1: the connection's header and idle timeouts, told when each exchange starts and ends.
     private let timeouts: HTTP1ConnectionTimeouts?
@@ -262,14 +265,37 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         self.queued.removeAll()
         if let exchange = self.current {
             self.current = nil
-            // A reader the timeouts closed for taking nothing was counted there, as `slow_reader`.
-            if !exchange.responseEnded && self.timeouts?.closedSlowReader != true { self.route.countError("client_closed") }
+            if !exchange.responseEnded && !self.closeWasCounted(context) { self.route.countError("client_closed") }
             self.release(exchange, reusable: false)
         }
         context.fireChannelInactive()
     }
 
+    /// Whether the connection or stream closing under an unfinished exchange was the proxy's own doing, already
+    /// counted under its reason: a reader the HTTP/1 timeouts closed for taking nothing (`slow_reader`), an HTTP/2
+    /// connection ended for not reading (`slow_reader`) or not answering a PING (`unresponsive_client`), or a stream
+    /// the codec reset for a protocol error (`http2_stream_error`). Looked up only on this error path.
+    private func closeWasCounted(_ context: ChannelHandlerContext) -> Bool {
+        if self.timeouts?.closedSlowReader == true { return true }
+        if let code = self.streamResetCode, code != .cancel, code != .noError { return true }
+        guard !self.isHTTP1, let connection = context.channel.parent?.pipeline.syncOperations else { return false }
+        if let stalled = try? connection.handler(type: HTTP2StalledReaderTimeout.self), stalled.closedStalledReader {
+            return true
+        }
+        if let deadlines = try? connection.handler(type: HTTP2ConnectionDeadlines.self), deadlines.closedUnresponsive {
+            return true
+        }
+        return false
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let closed = error as? NIOHTTP2Errors.StreamClosed {
+            // An HTTP/2 stream reset (by the client, or by the codec for a protocol error): a close, which
+            // channelInactive counts if the response had not ended; not an error of its own.
+            self.streamResetCode = closed.errorCode
+            context.close(promise: nil)
+            return
+        }
         switch error {
         case is HTTPParserError: self.route.countError("malformed_request")
         case is NIOSSLError, is BoringSSLError: self.route.countError("tls_error")

@@ -53,14 +53,26 @@ enum HTTPServerSide {
             // it lacks.
             let config = route.proxy.config
             let idleTimeout = TimeAmount.nanoseconds(config.idleTimeout.totalNanoseconds)
+            // A client silent for the idle timeout is PINGed; one that does not answer within the longer of that
+            // and 20 s (time for a slow reader to reach the PING behind what is queued for it) is ended as on
+            // shutdown. Every HTTP/2 client must answer a PING, so this leaves a stream's flow control alone (a
+            // paused gRPC consumer) and catches a client that stopped reading while its windows held the data back,
+            // which the stalled-reader timeout cannot see.
             let connectionManager = NIOHTTP2ServerConnectionManagementHandler(
                 eventLoop: channel.eventLoop,
-                configuration: .init(maxIdleTime: idleTimeout, maxAge: nil, maxGraceTime: nil, keepalive: nil)
+                configuration: .init(
+                    maxIdleTime: idleTimeout,
+                    maxAge: nil,
+                    maxGraceTime: nil,
+                    keepalive: .init(pingInterval: idleTimeout, ackTimeout: max(idleTimeout, .seconds(20)))
+                )
             )
             let deadlines = HTTP2ConnectionDeadlines(
                 idleTimeout: idleTimeout,
                 closeTimeout: .nanoseconds(max(config.idleTimeout, config.shutdownGrace).totalNanoseconds)
-            )
+            ) {
+                route.countError("unresponsive_client")
+            }
             _ = try sync.configureHTTP2Pipeline(
                 mode: .server,
                 connectionConfiguration: .init(),
@@ -95,6 +107,11 @@ final class HTTP2ConnectionErrorCounter: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if HTTP2ErrorScope(of: error) == .stream {
+            // A stream opened after the proxy's GOAWAY (an idle or shutdown drain) is refused as the protocol says:
+            // routine, not an error.
+            if let wrapped = error as? NIOHTTP2Errors.StreamError, wrapped.baseError is NIOHTTP2Errors.CreatedStreamAfterGoaway {
+                return
+            }
             self.route.countError("http2_stream_error")
             self.route.proxy.logger.debug("HTTP/2 stream reset", metadata: ["error.type": "\(error)"])
             return
