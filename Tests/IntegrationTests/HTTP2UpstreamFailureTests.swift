@@ -169,30 +169,23 @@ struct HTTP2UpstreamFailureTests {
     /// each frame it gets (type and stream) and whether the connection was closed.
     static let client = #"""
         import socket, sys, time
-        def frame(kind, flags, stream, payload=b""):
-            return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
-        def get(stream, extra=b""):
-            return frame(1, 5, stream, b"\x82\x86\x84\x01\x03api" + extra)
+        from h2raw import PREFACE, frame, get, take_frames, acknowledge
         s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
         s.settimeout(10)
-        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0) + get(1)
-                  + get(3, b"\x00\x0aconnection\x05close"))
-        buf, asked, closed = b"", False, False
+        s.sendall(PREFACE + frame(4, 0, 0) + get(1) + get(3, extra=b"\x00\x0aconnection\x05close"))
+        buf, asked, closed, done = b"", False, False, False
         deadline = time.time() + 10
-        while time.time() < deadline:
-            while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
-                length, kind, flags = int.from_bytes(buf[:3], "big"), buf[3], buf[4]
-                stream = int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
-                payload, buf = buf[9:9 + length], buf[9 + length:]
-                if kind == 4 and not flags & 1: s.sendall(frame(4, 1, 0))
-                if kind == 6 and not flags & 1: s.sendall(frame(6, 1, 0, payload))
+        while time.time() < deadline and not done:
+            frames, buf = take_frames(buf)
+            for kind, flags, stream, payload in frames:
+                acknowledge(s, kind, flags, payload)
                 if kind in (1, 3, 7):
                     code = int.from_bytes(payload[-4:], "big") if kind in (3, 7) else ""
                     print("frame", kind, "stream", stream, code, flush=True)
                 if kind == 1 and stream == 1 and not asked:
                     s.sendall(get(5)); asked = True
-                if kind == 1 and stream == 5: deadline = 0
-            if not deadline: break
+                if kind == 1 and stream == 5: done = True
+            if done: break
             try: data = s.recv(65536)
             except socket.timeout: break
             if not data: closed = True; break
@@ -206,6 +199,7 @@ struct HTTP2UpstreamFailureTests {
             // counts it; stream 1 is answered and the connection takes another request. The whole connection used to
             // be closed (the codec fires the error on the connection, unwrapped), stream 1 with it.
             try await TestFiles.withDirectory { dir in
+                try RawHTTP2Client.install(in: dir)
                 try TestFiles.write(Self.client, to: "\(dir)/client.py")
                 let result = try ProcessRunner.run("/usr/bin/python3", ["\(dir)/client.py", "\(proxy.inboundPort)"])
                 let lines = result.stdout.split(separator: "\n").map(String.init)

@@ -246,12 +246,9 @@ struct HTTPProxyTests {
     /// windows hold the rest back, so the proxy's socket never fills.
     static let silentHTTP2Client = #"""
         import socket, sys, time
-        def frame(kind, flags, stream, payload=b""):
-            return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+        from h2raw import PREFACE, frame, get
         s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-        path = b"/big/1048576"
-        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0)
-                  + frame(1, 5, 1, b"\x82\x86\x04" + bytes([len(path)]) + path + b"\x01\x03api"))
+        s.sendall(PREFACE + frame(4, 0, 0) + get(1, path=b"/big/1048576"))
         print("asked", flush=True)
         time.sleep(120)
         """#
@@ -263,6 +260,7 @@ struct HTTPProxyTests {
             // after 1 s of silence goes unanswered for 20 s (the floor left for slow readers); the connection is then
             // ended as on shutdown, and closed when the GOAWAY's PING goes unanswered too. It used to be held, with
             // its stream and the upstream's, for good.
+            try RawHTTP2Client.install(in: mesh.directory)
             try TestFiles.write(Self.silentHTTP2Client, to: "\(mesh.directory)/silent.py")
             let client = try BackgroundProcess(
                 "/usr/bin/python3", ["\(mesh.directory)/silent.py", "\(mesh.outboundPort)"],
@@ -391,15 +389,13 @@ struct HTTPProxyTests {
     /// the body bytes it got.
     static let slowHTTP2Reader = #"""
         import socket, sys, time
-        def frame(kind, flags, stream, payload=b""):
-            return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+        from h2raw import PREFACE, frame, get, take_frames, acknowledge
         s = socket.socket()
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         s.connect(("127.0.0.1", int(sys.argv[1])))
-        path = b"/big/%d" % int(sys.argv[2])
         window = (1 << 30).to_bytes(4, "big")
-        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0, b"\x00\x04" + window)
-                  + frame(8, 0, 0, window) + frame(1, 5, 1, b"\x82\x86\x04" + bytes([len(path)]) + path + b"\x01\x03api"))
+        s.sendall(PREFACE + frame(4, 0, 0, b"\x00\x04" + window) + frame(8, 0, 0, window)
+                  + get(1, path=b"/big/%d" % int(sys.argv[2])))
         time.sleep(float(sys.argv[3]))
         buf, received, ended = b"", 0, False
         deadline = time.time() + 60
@@ -407,14 +403,10 @@ struct HTTPProxyTests {
             try: chunk = s.recv(65536)
             except ConnectionResetError: break
             if not chunk: break
-            buf += chunk
-            while len(buf) >= 9 and len(buf) >= 9 + int.from_bytes(buf[:3], "big"):
-                length, kind, flags = int.from_bytes(buf[:3], "big"), buf[3], buf[4]
-                stream = int.from_bytes(buf[5:9], "big") & 0x7FFFFFFF
-                payload, buf = buf[9:9 + length], buf[9 + length:]
-                if kind == 4 and not flags & 1: s.sendall(frame(4, 1, 0))
-                if kind == 6 and not flags & 1: s.sendall(frame(6, 1, 0, payload))
-                if kind == 0 and stream == 1: received += length
+            frames, buf = take_frames(buf + chunk)
+            for kind, flags, stream, payload in frames:
+                acknowledge(s, kind, flags, payload)
+                if kind == 0 and stream == 1: received += len(payload)
                 if kind in (0, 1) and stream == 1 and flags & 1: ended = True
                 if kind == 3 and stream == 1: ended = True
             time.sleep(0.05)
@@ -423,6 +415,7 @@ struct HTTPProxyTests {
 
     @Test func anHTTP2ClientThatStopsReadingItsConnectionIsClosedAndASlowOneGetsItAll() async throws {
         try await HTTPMesh.with(version: .http2, clientEnvironment: ["LATTICE_PROXY_IDLE_TIMEOUT": "1s"]) { mesh in
+            try RawHTTP2Client.install(in: mesh.directory)
             try TestFiles.write(Self.slowHTTP2Reader, to: "\(mesh.directory)/slow_h2_reader.py")
             let script = "\(mesh.directory)/slow_h2_reader.py"
             // 4 MiB at about 1 MiB/s, slower than the 1 s idle timeout would allow if it were a stall: all of it.
