@@ -33,8 +33,8 @@ final class HTTP1ConnectionTimeouts: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
 
     private let onSlowReader: () -> Void
-    /// The response bytes the channel still held unwritten when the idle deadline last found some.
-    private var unwrittenAtLastLook: Int?
+    /// Whether the client takes the response bytes still queued for it, judged at each deadline that finds some.
+    private var progress = QueuedWriteProgress()
     /// When the connection became unwritable (a response in flight faster than the client reads); nil while writable.
     private var stalledSince: NIODeadline?
     /// This handler closed the connection on a reader that stopped taking the response (counted once, here).
@@ -74,7 +74,7 @@ final class HTTP1ConnectionTimeouts: ChannelInboundHandler {
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable {
             self.stalledSince = nil
-            self.unwrittenAtLastLook = nil
+            self.progress.reset()
         } else if self.stalledSince == nil {
             self.stalledSince = .now()
             self.arm(context.eventLoop)
@@ -97,7 +97,7 @@ final class HTTP1ConnectionTimeouts: ChannelInboundHandler {
     func exchangeDone() {
         self.inFlight = false
         self.lastDone = .now()
-        self.unwrittenAtLastLook = nil
+        self.progress.reset()
         if self.timer == nil, let context = self.context { self.arm(context.eventLoop) }
     }
 
@@ -127,22 +127,24 @@ final class HTTP1ConnectionTimeouts: ChannelInboundHandler {
         }
         if self.headStarted != nil {
             self.onHeaderTimeout()
-        } else if let unwritten = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes), unwritten > 0 {
-            // Idle only once written: a reader still taking the response gets another period.
-            if unwritten < (self.unwrittenAtLastLook ?? .max) {
-                self.unwrittenAtLastLook = unwritten
+        } else {
+            switch self.progress.look(at: context.channel) {
+            case .reading:
+                // Idle only once written: a reader still taking the response gets another period.
                 if self.inFlight { self.stalledSince = .now() } else { self.lastDone = .now() }
                 self.arm(loop)
                 return
+            case .stalled:
+                self.closedSlowReader = true
+                self.onSlowReader()
+            case .nothingQueued:
+                if self.inFlight {
+                    // A stall only while the channel stays unwritable, and then from now.
+                    self.stalledSince = context.channel.isWritable ? nil : .now()
+                    self.arm(loop)
+                    return
+                }
             }
-            self.closedSlowReader = true
-            self.onSlowReader()
-        } else if self.inFlight {
-            // Nothing found waiting (or the count could not be read): a stall only while the channel stays unwritable,
-            // and then from now.
-            self.stalledSince = context.channel.isWritable ? nil : .now()
-            self.arm(loop)
-            return
         }
         self.stop()
         context.close(promise: nil)

@@ -21,8 +21,8 @@ final class HTTP2StalledReaderTimeout: ChannelInboundHandler, RemovableChannelHa
     private let timeout: TimeAmount
     private let onStalledReader: () -> Void
     private var timer: Scheduled<Void>?
-    /// The fewest bytes found queued at a look since the connection became unwritable.
-    private var fewestUnwritten: Int?
+    /// Whether the client takes the bytes queued for it, since the connection became unwritable.
+    private var progress = QueuedWriteProgress()
     /// This handler closed the connection (counted here; its streams' handlers don't count it again).
     private(set) var closedStalledReader = false
 
@@ -39,7 +39,7 @@ final class HTTP2StalledReaderTimeout: ChannelInboundHandler, RemovableChannelHa
         if context.channel.isWritable {
             self.stop()
         } else if self.timer == nil {
-            self.fewestUnwritten = nil
+            self.progress.reset()
             self.arm(context)
         }
         context.fireChannelWritabilityChanged()
@@ -59,14 +59,15 @@ final class HTTP2StalledReaderTimeout: ChannelInboundHandler, RemovableChannelHa
 
     private func look(_ context: ChannelHandlerContext) {
         guard !context.channel.isWritable, context.channel.isActive else { return }
-        guard let unwritten = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes) else {
-            // The count can't be read (not a socket): no way to tell a stall from a slow reader, so no verdict.
-            return
-        }
-        if unwritten > 0 && unwritten < (self.fewestUnwritten ?? .max) {
-            self.fewestUnwritten = unwritten
+        switch self.progress.look(at: context.channel) {
+        case .reading:
             self.arm(context)
             return
+        case .nothingQueued:
+            // Unwritable with nothing counted as queued (or no count to read): no way to judge, so no verdict.
+            return
+        case .stalled:
+            break
         }
         self.closedStalledReader = true
         self.onStalledReader()
@@ -76,7 +77,7 @@ final class HTTP2StalledReaderTimeout: ChannelInboundHandler, RemovableChannelHa
     private func stop() {
         self.timer?.cancel()
         self.timer = nil
-        self.fewestUnwritten = nil
+        self.progress.reset()
     }
 }
 
