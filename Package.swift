@@ -128,6 +128,7 @@ let package = Package(
             dependencies: [
                 "LatticeModel",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -304,7 +305,10 @@ let package = Package(
         ),
         .testTarget(
             name: "LatticeProxyCoreTests",
-            dependencies: ["LatticeProxyCore", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: [
+                "LatticeProxyCore", .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

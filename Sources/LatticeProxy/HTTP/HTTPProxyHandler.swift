@@ -1,3 +1,4 @@
+import LatticeProxyCore
 import NIOCore
 import NIOHTTP1
 import NIOHTTP2
@@ -84,6 +85,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     }
 
     private var route: HTTPRoute
+    /// The version of ``route`` (``RouteSource/changed(since:)``).
+    private var routeVersion: Int
     private let routes: RouteSource
     private var current: Exchange?
     private var context: ChannelHandlerContext?
@@ -103,10 +106,15 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     /// HTTP/1: the connection's header and idle timeouts, told when each exchange starts and ends.
     private let timeouts: HTTP1ConnectionTimeouts?
 
-    init(routes: RouteSource, timeouts: HTTP1ConnectionTimeouts? = nil) {
+    /// HTTP/1: the encoder the responses are written through (``send(_:context:promise:)``), told each request's
+    /// method so that it frames the answer to HEAD and CONNECT without a body.
+    private let responseEncoder: HTTP1ResponseEncoder?
+
+    init(routes: RouteSource, timeouts: HTTP1ConnectionTimeouts? = nil, responseEncoder: HTTP1ResponseEncoder? = nil) {
         self.routes = routes
         self.timeouts = timeouts
-        self.route = routes.current()
+        self.responseEncoder = responseEncoder
+        (self.route, self.routeVersion) = routes.currentWithVersion()
     }
 
     private var isHTTP1: Bool { self.route.kind == .http1 }
@@ -177,8 +185,9 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                 context.close(promise: nil)
                 return
             }
+            self.responseEncoder?.expectResponse(to: head.method)
             // Between exchanges the route may follow a new discovery or policy answer.
-            self.route = self.routes.current()
+            if let changed = self.routes.changed(since: &self.routeVersion) { self.route = changed }
             self.route.proxy.activity.bump()
             let exchange = Exchange(head: head)
             self.current = exchange
@@ -329,9 +338,12 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         self.queued.removeAll()
         self.refusalOwed = false
         let parts = ProxyResponse.malformed.parts(grpc: false, keepAlive: false, allocator: context.channel.allocator)
-        for part in parts.dropLast() { context.write(HTTPProxyHandler.wrapOutboundOut(part), promise: nil) }
+        for part in parts.dropLast() { self.send(part, context: context) }
         let channel = context.channel
-        context.writeAndFlush(HTTPProxyHandler.wrapOutboundOut(parts[parts.count - 1])).whenComplete { _ in channel.close(promise: nil) }
+        let written = context.eventLoop.makePromise(of: Void.self)
+        self.send(parts[parts.count - 1], context: context, promise: written)
+        context.flush()
+        written.futureResult.whenComplete { _ in channel.close(promise: nil) }
     }
 
     /// After an exchange ended with the connection kept: the next pipelined request starts, or, once every request
@@ -454,6 +466,16 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         return head
     }
 
+    /// Writes a response part to the client: on HTTP/1 encoded here (``HTTP1ResponseEncoder``), so bytes go down the
+    /// pipeline; on an HTTP/2 stream as the part, for the stream's codec.
+    private func send(_ part: HTTPServerResponsePart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+        if let encoder = self.responseEncoder {
+            encoder.write(part, context: context, promise: promise)
+        } else {
+            context.write(HTTPProxyHandler.wrapOutboundOut(part), promise: promise)
+        }
+    }
+
     // MARK: Proxy-made responses
 
     private func answer(_ exchange: Exchange, _ response: ProxyResponse, context: ChannelHandlerContext) {
@@ -463,10 +485,13 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         exchange.responseEnded = true
         let keepAlive = exchange.keepAlive || !self.isHTTP1
         let parts = response.parts(grpc: exchange.isGRPC, keepAlive: keepAlive, allocator: context.channel.allocator)
-        for part in parts.dropLast() {
-            context.write(HTTPProxyHandler.wrapOutboundOut(part), promise: nil)
+        for part in parts.dropLast() { self.send(part, context: context) }
+        if let last = parts.last {
+            let written = context.eventLoop.makePromise(of: Void.self)
+            self.send(last, context: context, promise: written)
+            context.flush()
+            exchange.responseWritten = written.futureResult
         }
-        if let last = parts.last { exchange.responseWritten = context.writeAndFlush(HTTPProxyHandler.wrapOutboundOut(last)) }
         self.route.countError(response.reason)
         self.metrics(exchange).responded(
             .init(
@@ -541,7 +566,7 @@ extension HTTPProxyHandler: UpstreamResponseSink {
         case .head(var head):
             if head.status.code < 200 {
                 // Informational (100 Continue, 103 Early Hints): passed on, the real response follows.
-                context.write(HTTPProxyHandler.wrapOutboundOut(.head(head)), promise: nil)
+                self.send(.head(head), context: context)
                 return
             }
             exchange.responseStarted = true
@@ -563,9 +588,9 @@ extension HTTPProxyHandler: UpstreamResponseSink {
                 HopByHopHeaders.remove(from: &head.headers)
                 if !exchange.keepAlive { head.headers.add(name: "connection", value: "close") }
             }
-            context.write(HTTPProxyHandler.wrapOutboundOut(.head(head)), promise: nil)
+            self.send(.head(head), context: context)
         case .body(let buffer):
-            context.write(HTTPProxyHandler.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            self.send(.body(.byteBuffer(buffer)), context: context)
         case .end(let trailers):
             if exchange.isGRPC, let status = trailers?.first(name: "grpc-status").flatMap({ Int($0) }) {
                 exchange.grpcStatus = HTTPRouteMetrics.boundedGRPCStatus(status)
@@ -593,14 +618,17 @@ extension HTTPProxyHandler: UpstreamResponseSink {
             let closing = self.closesAfter(exchange)
             if closing || !requestDone {
                 // The write's completion is wanted only to close after it: close() would drop writes still queued.
-                let written = context.writeAndFlush(HTTPProxyHandler.wrapOutboundOut(.end(end)))
-                exchange.responseWritten = written
+                let written = context.eventLoop.makePromise(of: Void.self)
+                self.send(.end(end), context: context, promise: written)
+                context.flush()
+                exchange.responseWritten = written.futureResult
                 if requestDone {
                     let channel = context.channel
-                    written.whenComplete { _ in channel.close(promise: nil) }
+                    written.futureResult.whenComplete { _ in channel.close(promise: nil) }
                 }
             } else {
-                context.writeAndFlush(HTTPProxyHandler.wrapOutboundOut(.end(end)), promise: nil)
+                self.send(.end(end), context: context)
+                context.flush()
             }
             // Reading back on: the rest of the request is dropped, or the next request is read (the upstream may have
             // been unwritable when it answered, leaving the client's reads off).

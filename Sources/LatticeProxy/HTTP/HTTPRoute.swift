@@ -35,11 +35,31 @@ final class RouteSource: @unchecked Sendable {
     }
 
     func current() -> HTTPRoute {
+        self.refresh()
+        return self.route
+    }
+
+    /// The route and its version, for a holder that then asks ``changed(since:)``.
+    func currentWithVersion() -> (route: HTTPRoute, version: Int) {
+        self.refresh()
+        return (self.route, self.version)
+    }
+
+    /// The current route if it is newer than the holder's `seen` version, which then moves to it; nil while the
+    /// holder's copy is current, so a request pays an atomic load rather than a copy of the route (a retain and a
+    /// release per reference in it).
+    func changed(since seen: inout Int) -> HTTPRoute? {
+        self.refresh()
+        guard seen != self.version else { return nil }
+        seen = self.version
+        return self.route
+    }
+
+    private func refresh() {
         let now = self.versions.current
         if now != self.version {
             self.version = now
             self.route = self.build()
         }
-        return self.route
     }
 }

@@ -28,10 +28,13 @@ enum HTTPServerSide {
             // No outbound header validation: responses written here were parsed from the upstream by llhttp in strict
             // mode (see EndpointHTTPClient), or made by the proxy from constants. A request the decoder refuses is
             // answered 400 by HTTPProxyHandler.
-            try sync.configureHTTPServerPipeline(
-                withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false
-            )
-            try sync.addHandler(HTTPProxyHandler(routes: routes, timeouts: timeouts))
+            // NIO's request decoder; the responses are encoded by the request handler itself with the proxy's own
+            // encoder (``HTTP1ResponseEncoder``: NIO's framing in one pass and one allocation, and no response part
+            // boxed and cast on its way down the pipeline). The handler tells it each request's method, as NIO's
+            // request decoder tells NIO's encoder.
+            try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+            let encoder = HTTP1ResponseEncoder()
+            try sync.addHandler(HTTPProxyHandler(routes: routes, timeouts: timeouts, responseEncoder: encoder))
         case .http2:
             // The proxy's own app (outbound) or a proxy that proved its identity (inbound) may cancel streams at
             // will; anyone else gets NIO's flood limits.

@@ -1,3 +1,4 @@
+import LatticeProxyCore
 import NIOHTTP1
 
 /// The hop-by-hop headers of an HTTP/1 message (RFC 9110 §7.6.1), which a proxy must not pass on: `connection`, the
@@ -66,22 +67,6 @@ enum HopByHopHeaders {
             while let last = token.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { token = token.dropLast() }
             if !token.isEmpty { body(token) }
             start = end < bytes.endIndex ? bytes.index(after: end) : end
-        }
-    }
-}
-
-extension Collection where Element == UInt8 {
-    /// ASCII case-insensitive comparison with a lowercase `other` (header names and tokens), without allocating.
-    func equalsCaseInsensitive(_ other: StaticString) -> Bool {
-        guard self.count == other.utf8CodeUnitCount else { return false }
-        return other.withUTF8Buffer { lower in
-            var index = 0
-            for byte in self {
-                let folded = (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte
-                if folded != lower[index] { return false }
-                index += 1
-            }
-            return true
         }
     }
 }
