@@ -1,9 +1,11 @@
 import NIOCore
 import NIOHTTP1
 
-/// Writes the requests the proxy sends an HTTP/1 upstream, in place of NIO's `HTTPRequestEncoder` with the same body
-/// framing (``HTTP1HeadWriter``) and the same chunked-body encoding. NIO's `HTTPResponseDecoder` after it still
-/// watches each request go by, to know which responses answer a HEAD.
+/// Writes the requests the proxy sends an HTTP/1 upstream, in place of NIO's `HTTPRequestEncoder`, with the body framed
+/// as the proxy's decoder framed it on the way in (``HTTP1HeadWriter``) and NIO's chunked-body encoding. A body part
+/// for a request framed without a body is refused (its write fails and the connection closes): sent as it is, the
+/// upstream would read it as another request. NIO's `HTTPResponseDecoder` after it still watches each request go by,
+/// to know which responses answer a HEAD.
 public final class HTTP1RequestEncoder: ChannelOutboundHandler, RemovableChannelHandler {
     public typealias OutboundIn = HTTPClientRequestPart
     public typealias OutboundOut = IOData
@@ -19,11 +21,21 @@ public final class HTTP1RequestEncoder: ChannelOutboundHandler, RemovableChannel
             self.framing = written.framing
             context.write(HTTP1RequestEncoder.wrapOutboundOut(.byteBuffer(written.head)), promise: promise)
         case .body(let body):
+            guard self.framing != .neither || body.readableBytes == 0 else {
+                promise?.fail(UnframedRequestBody())
+                context.close(promise: nil)
+                return
+            }
             HTTP1BodyWriter.write(body, chunked: self.framing == .chunked, context: context, promise: promise)
         case .end(let trailers):
             HTTP1BodyWriter.end(trailers: trailers, chunked: self.framing == .chunked, context: context, promise: promise)
             self.framing = .neither
         }
+    }
+
+    /// A body written for a request whose head said it had none.
+    public struct UnframedRequestBody: Error, CustomStringConvertible {
+        public var description: String { "a request body with no content-length or transfer-encoding to frame it" }
     }
 }
 
@@ -52,15 +64,15 @@ public final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChanne
         case allowed
         /// HEAD: the head may describe a body (its length, its transfer coding), but none follows.
         case headOnly
-        /// CONNECT: no body and no framing headers.
-        case none
+        /// CONNECT: a 2xx answer opens a tunnel (no body and no framing headers); any other is an ordinary response.
+        case connect
     }
 
     /// Records that a request with `method` was read; its final response is the next one not yet answered.
     public func expectResponse(to method: HTTPMethod) {
         switch method {
         case .HEAD: self.pending.append(.headOnly)
-        case .CONNECT: self.pending.append(.none)
+        case .CONNECT: self.pending.append(.connect)
         default: self.pending.append(.allowed)
         }
     }
@@ -76,13 +88,16 @@ public final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChanne
             let code = head.status.code
             // An interim response (1xx but 101) is followed by the final one, which answers the same request.
             let isInterim = code >= 100 && code < 200 && code != 101
+            // Only a 2xx answer to CONNECT is a tunnel. NIO's encoder treats every answer to CONNECT so, which sends
+            // a 403 or a 502 without a length on a connection kept open: its client then waits for the close.
+            let opensTunnel: (ResponseBody) -> Bool = { $0 == .connect && code >= 200 && code < 300 }
             var rule = ResponseBody.allowed
             if !isInterim, let next = self.pending.popFirst() {
                 rule = next
-                self.suppressesBody = next != .allowed
+                self.suppressesBody = next == .headOnly || opensTunnel(next)
             }
             let expectation: HTTP1HeadWriter.BodyExpectation =
-                rule == .none || !head.status.mayHaveResponseBody ? .no : .yes
+                opensTunnel(rule) || !head.status.mayHaveResponseBody ? .no : .yes
             let written = HTTP1HeadWriter.write(head, expectation: expectation, allocator: context.channel.allocator)
             self.framing = self.suppressesBody ? .neither : written.framing
             context.write(HTTP1ResponseEncoder.wrapOutboundOut(.byteBuffer(written.head)), promise: promise)

@@ -10,13 +10,23 @@ public enum HTTP1BodyFraming: Sendable {
 }
 
 /// Serialises an HTTP/1 head (start line and header block) into one buffer sized up front, copying each name and
-/// value once. It frames the body as NIO's `HTTPRequestEncoder`/`HTTPResponseEncoder` do (their
-/// `automaticallySetFramingHeaders`), in the same pass that writes the headers:
-/// - a message that cannot have a body loses `content-length` and `transfer-encoding`;
+/// value once, and frames the body in the same pass that writes the headers.
+///
+/// A response is framed as NIO's `HTTPResponseEncoder` frames it (its `automaticallySetFramingHeaders`):
+/// - one that cannot have a body loses `content-length` and `transfer-encoding`;
 /// - one with `content-length` loses `transfer-encoding`;
-/// - an HTTP/1.1 message that must have a body and has neither gets `transfer-encoding: chunked` (replacing any other
-///   transfer coding, as NIO's `replaceOrAdd` does);
-/// - otherwise it is chunked when its first `transfer-encoding` is exactly `chunked`.
+/// - an HTTP/1.1 one without `content-length` gets `transfer-encoding: chunked` (replacing any other transfer coding,
+///   as NIO's `replaceOrAdd` does).
+///
+/// A request is framed as the proxy's HTTP/1 decoder (llhttp) framed it on the way in, which is not always as NIO's
+/// `HTTPRequestEncoder` would: NIO decides a GET's (or DELETE's, …) framing from whether its first `transfer-encoding`
+/// is exactly `chunked`, while llhttp de-chunks `Chunked` or `gzip, chunked` too. NIO's encoder then wrote the
+/// de-chunked bytes as they were, which the upstream read as a request of their own (request smuggling). So:
+/// - any `transfer-encoding` means the body arrived chunked: it goes on re-chunked, under one
+///   `transfer-encoding: chunked`, without `content-length`;
+/// - otherwise `content-length` frames it;
+/// - otherwise POST, PUT and PATCH are chunked (a body of unknown length), and anything else has no body
+///   (``HTTP1RequestEncoder`` refuses a body written for it rather than send it unframed).
 ///
 /// NIO's encoders spent ~7 000 instructions on an eight-header response (a `setString` per name and value, each
 /// through an unspecialised `dropFirst`, and `HTTPHeaders.remove`/`contains` passes for framing); this is one length
@@ -50,7 +60,7 @@ public enum HTTP1HeadWriter {
         let startLength = method.utf8.count + 1 + head.uri.utf8.count + 1 + version.length + 2
         return self.write(
             headers: head.headers,
-            expectation: self.requestExpectation(head.method),
+            rule: .request(expectsBody: self.requestExpectation(head.method) == .yes),
             version: head.version,
             startLength: startLength,
             allocator: allocator
@@ -79,7 +89,7 @@ public enum HTTP1HeadWriter {
         let startLength = version.length + 1 + (otherCode?.utf8.count ?? 3) + 1 + reason.utf8.count + 2
         return self.write(
             headers: head.headers,
-            expectation: expectation,
+            rule: .response(expectation),
             version: head.version,
             startLength: startLength,
             allocator: allocator
@@ -119,9 +129,16 @@ public enum HTTP1HeadWriter {
 
     private static let chunkedField = (name: "transfer-encoding", value: "chunked")
 
+    /// How a head's framing is decided.
+    private enum FramingRule {
+        /// A request as the decoder framed it; `expectsBody`: POST, PUT, PATCH.
+        case request(expectsBody: Bool)
+        case response(BodyExpectation)
+    }
+
     private static func write(
         headers: HTTPHeaders,
-        expectation: BodyExpectation,
+        rule: FramingRule,
         version: HTTPVersion,
         startLength: Int,
         allocator: ByteBufferAllocator,
@@ -150,15 +167,29 @@ public enum HTTP1HeadWriter {
         var dropContentLength = false
         var dropTransferEncoding = false
         var addChunked = false
-        switch expectation {
-        case .no:
+        switch rule {
+        case .request where hasTransferEncoding:
+            framing = .chunked
+            dropTransferEncoding = true
+            dropContentLength = true
+            addChunked = true
+        case .request where hasContentLength:
+            framing = .contentLength
+        case .request(let expectsBody):
+            if expectsBody && isHTTP11OrLater {
+                framing = .chunked
+                addChunked = true
+            } else {
+                framing = .neither
+            }
+        case .response(.no):
             framing = .neither
             dropContentLength = true
             dropTransferEncoding = true
-        case .yes where hasContentLength, .unlikely where hasContentLength:
+        case .response(.yes) where hasContentLength, .response(.unlikely) where hasContentLength:
             framing = .contentLength
             dropTransferEncoding = true
-        case .yes:
+        case .response(.yes):
             if isHTTP11OrLater {
                 framing = .chunked
                 dropTransferEncoding = true
@@ -166,7 +197,7 @@ public enum HTTP1HeadWriter {
             } else {
                 framing = .neither
             }
-        case .unlikely:
+        case .response(.unlikely):
             framing = isHTTP11OrLater && firstTransferEncodingIsChunked ? .chunked : .neither
         }
         let dropsAny = (dropContentLength && hasContentLength) || (dropTransferEncoding && hasTransferEncoding)

@@ -296,6 +296,49 @@ struct HTTPProxyTests {
         }
     }
 
+    @Test(arguments: [
+        "Transfer-Encoding: Chunked\r\nConnection: close",
+        "Transfer-Encoding: gzip, chunked\r\nConnection: close",
+        "Transfer-Encoding: chunked\r\nConnection: close, transfer-encoding",
+    ])
+    func aChunkedBodyOnAGETStaysABodyAndNeverBecomesARequest(framing: String) async throws {
+        try await HTTPMesh.with(version: .http1) { mesh in
+            // The body, de-chunked by the proxy's decoder, is itself a request. It must reach the app as /echo's body
+            // (re-chunked): sent on unframed, as NIO's request encoder did when `transfer-encoding` was not exactly
+            // `chunked` (or `connection` had named it), the app read it as a second request of its own.
+            let smuggled = "GET /name HTTP/1.1\r\nHost: api\r\n\r\n"
+            let chunk = String(smuggled.utf8.count, radix: 16) + "\r\n" + smuggled + "\r\n0\r\n\r\n"
+            let request = Array("GET /echo HTTP/1.1\r\nHost: api\r\n\(framing)\r\n\r\n\(chunk)".utf8)
+            let fd = try #require(LoopbackTCP.open(port: mesh.outboundPort, sending: request, receiveTimeout: 20))
+            defer { close(fd) }
+            let (received, closed) = LoopbackTCP.readUntilClosed(fd)
+            let text = String(decoding: received, as: UTF8.self)
+            #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(text)")
+            #expect(text.hasSuffix("\r\n\r\n" + smuggled), "the body did not reach the app whole: \(text)")
+            #expect(text.components(separatedBy: "HTTP/1.1 ").count == 2, "more than one response: \(text)")
+            #expect(closed)
+        }
+    }
+
+    @Test func aRequestRefusedAfterAPipelinedHEADIsAnsweredWithoutABody() async throws {
+        try await HTTPMesh.with(version: .http1) { mesh in
+            // A GET, then (in the same segment) a HEAD whose chunked body is malformed: the GET is answered, then the
+            // HEAD gets a 400, which as an answer to HEAD carries no body, and the connection closes.
+            let request = Array(
+                ("GET /name HTTP/1.1\r\nHost: api\r\n\r\n"
+                    + "HEAD /name HTTP/1.1\r\nHost: api\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").utf8
+            )
+            let fd = try #require(LoopbackTCP.open(port: mesh.outboundPort, sending: request, receiveTimeout: 20))
+            defer { close(fd) }
+            let (received, closed) = LoopbackTCP.readUntilClosed(fd)
+            let text = String(decoding: received, as: UTF8.self)
+            let parts = text.components(separatedBy: "HTTP/1.1 400 ")
+            #expect(parts.count == 2 && parts[0].hasPrefix("HTTP/1.1 200 OK\r\n") && parts[0].hasSuffix("api-0"), "\(text)")
+            #expect(parts.last?.hasSuffix("\r\n\r\n") == true, "the 400 answering HEAD carried a body: \(text)")
+            #expect(closed)
+        }
+    }
+
     @Test func anHTTP2ConnectionThatNeverOpensAStreamIsEndedAfterTheIdleTimeout() async throws {
         let environment = ["LATTICE_PROXY_IDLE_TIMEOUT": "1s", "LATTICE_PROXY_SHUTDOWN_GRACE_PERIOD": "1s"]
         try await HTTPMesh.with(version: .http2, clientEnvironment: environment) { mesh in

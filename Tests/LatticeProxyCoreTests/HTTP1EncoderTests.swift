@@ -28,16 +28,23 @@ import Testing
 
     private static let methods: [HTTPMethod] = [.GET, .HEAD, .POST, .PUT, .PATCH, .DELETE, .TRACE, .OPTIONS, .CONNECT, .RAW(value: "PURGE")]
 
+    /// Requests whose framing NIO's encoder decides as the proxy's decoder framed them on the way in (no
+    /// `transfer-encoding`): the same bytes as NIO's. A body is written only where the head frames one.
     @Test(arguments: [HTTPVersion.http1_1, .http1_0, HTTPVersion(major: 2, minor: 0)])
     func requestsAreWrittenAsNIOWritesThem(version: HTTPVersion) throws {
-        for method in Self.methods {
-            for (label, fields) in Self.requestHeaders {
+        for method in Self.methods where method != .TRACE {
+            for (label, fields) in Self.requestHeaders where !fields.contains(where: { $0.0.lowercased() == "transfer-encoding" }) {
                 let head = HTTPRequestHead(version: version, method: method, uri: "/p?q=1", headers: HTTPHeaders(fields))
-                let parts: [HTTPClientRequestPart] = [
-                    .head(head), .body(.byteBuffer(ByteBuffer(string: "hello"))), .body(.byteBuffer(ByteBuffer())),
-                    .body(.byteBuffer(ByteBuffer(string: String(repeating: "x", count: 300)))),
-                    .end(HTTPHeaders([("grpc-status", "0")])),
-                ]
+                let hasLength = fields.contains { $0.0.lowercased() == "content-length" }
+                let expectsBody = [HTTPMethod.POST, .PUT, .PATCH].contains(method) && version == .http1_1
+                var parts: [HTTPClientRequestPart] = [.head(head)]
+                if hasLength || expectsBody {
+                    parts += [
+                        .body(.byteBuffer(ByteBuffer(string: "hello"))), .body(.byteBuffer(ByteBuffer())),
+                        .body(.byteBuffer(ByteBuffer(string: String(repeating: "x", count: 300)))),
+                    ]
+                }
+                parts.append(.end(HTTPHeaders([("grpc-status", "0")])))
                 let ours = EmbeddedChannel(handler: HTTP1RequestEncoder())
                 let nio = EmbeddedChannel(handler: HTTPRequestEncoder())
                 for part in parts {
@@ -49,6 +56,40 @@ import Testing
                 _ = try nio.finish()
             }
         }
+    }
+
+    /// Any `transfer-encoding` means the decoder de-chunked the body: it goes on re-chunked under one
+    /// `transfer-encoding: chunked`, whatever the method, the coding's spelling or a `content-length` beside it.
+    /// (NIO's encoder sent a GET's de-chunked body as it was unless the first coding was exactly `chunked`.)
+    @Test(arguments: [
+        ("GET", [("Transfer-Encoding", "Chunked")]),
+        ("DELETE", [("transfer-encoding", "gzip, chunked")]),
+        ("OPTIONS", [("transfer-encoding", "gzip"), ("Transfer-Encoding", "chunked")]),
+        ("POST", [("Content-Length", "3"), ("Transfer-Encoding", "chunked")]),
+        ("TRACE", [("transfer-encoding", "chunked")]),
+    ])
+    func aRequestThatArrivedChunkedIsSentChunked(method: String, framing: [(String, String)]) throws {
+        let channel = EmbeddedChannel(handler: HTTP1RequestEncoder())
+        let headers = HTTPHeaders([("host", "a")] + framing + [("x-after", "1")])
+        try channel.writeOutbound(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: "/", headers: headers)))
+        try channel.writeOutbound(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(string: "GET /admin HTTP/1.1\r\n\r\n"))))
+        try channel.writeOutbound(HTTPClientRequestPart.end(nil))
+        #expect(
+            try Self.bytes(channel)
+                == "\(method) / HTTP/1.1\r\nhost: a\r\nx-after: 1\r\ntransfer-encoding: chunked\r\n\r\n"
+                + "17\r\nGET /admin HTTP/1.1\r\n\r\n\r\n0\r\n\r\n"
+        )
+        _ = try channel.finish()
+    }
+
+    @Test func aBodyForARequestFramedWithoutOneIsRefusedAndTheConnectionClosed() throws {
+        let channel = EmbeddedChannel(handler: HTTP1RequestEncoder())
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        try channel.writeOutbound(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: "/", headers: ["host": "a"])))
+        let refused = channel.writeAndFlush(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(string: "GET /admin HTTP/1.1\r\n\r\n"))))
+        #expect(throws: HTTP1RequestEncoder.UnframedRequestBody.self) { try refused.wait() }
+        #expect(!channel.isActive)
+        #expect(try Self.bytes(channel) == "GET / HTTP/1.1\r\nhost: a\r\n\r\n")
     }
 
     private static let statuses: [HTTPResponseStatus] = [
@@ -80,6 +121,8 @@ import Testing
                         parts.append(.head(HTTPResponseHead(version: version, status: .ok, headers: HTTPHeaders(fields))))
                     }
                     let bodyAllowed = method != .HEAD && method != .CONNECT
+                    // An answer to CONNECT other than 2xx is an ordinary response here (see below).
+                    if method == .CONNECT && !(200..<300).contains(status.code) { continue }
                     if bodyAllowed { parts.append(.body(.byteBuffer(ByteBuffer(string: "hello")))) }
                     parts.append(.end(nil))
                     for part in parts {
@@ -112,6 +155,25 @@ import Testing
                 == "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
                 + "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nyes\r\n0\r\n\r\n"
         )
+        _ = try channel.finish()
+    }
+
+    @Test func aRefusalAnsweringCONNECTKeepsItsLengthAndBody() throws {
+        // Only a 2xx answer to CONNECT opens a tunnel. A 403 is an ordinary response: NIO's encoder dropped its
+        // content-length and body, leaving the client to wait for the connection's close.
+        let encoder = HTTP1ResponseEncoder()
+        let channel = EmbeddedChannel(handler: encoder)
+        encoder.expectResponse(to: .CONNECT)
+        let head = HTTPResponseHead(version: .http1_1, status: .forbidden, headers: ["content-length": "6"])
+        try channel.writeOutbound(HTTPServerResponsePart.head(head))
+        try channel.writeOutbound(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: "denied"))))
+        try channel.writeOutbound(HTTPServerResponsePart.end(nil))
+        #expect(try Self.bytes(channel) == "HTTP/1.1 403 Forbidden\r\ncontent-length: 6\r\n\r\ndenied")
+        // A 200 to CONNECT: the tunnel's head, no framing headers.
+        encoder.expectResponse(to: .CONNECT)
+        try channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: ["content-length": "0"])))
+        try channel.writeOutbound(HTTPServerResponsePart.end(nil))
+        #expect(try Self.bytes(channel) == "HTTP/1.1 200 OK\r\n\r\n")
         _ = try channel.finish()
     }
 

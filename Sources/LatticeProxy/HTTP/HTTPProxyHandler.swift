@@ -132,6 +132,9 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.inReadBurst = true
         let part = HTTPProxyHandler.unwrapInboundIn(data)
+        // Every request read is owed a response, in order: the encoder learns its method now (as NIO's decoder tells
+        // NIO's encoder), whether the request is handled now, queued behind others, or refused later.
+        if case .head(let head) = part { self.responseEncoder?.expectResponse(to: head.method) }
         // Shutting down: a part of a request not yet started is dropped (the connection closes after the one in flight).
         if self.quiescing, self.current.map({ $0.requestEnded }) ?? true { return }
         if self.isHTTP1, !self.queued.isEmpty || self.current?.requestEnded == true {
@@ -185,7 +188,6 @@ final class HTTPProxyHandler: ChannelInboundHandler {
                 context.close(promise: nil)
                 return
             }
-            self.responseEncoder?.expectResponse(to: head.method)
             // Between exchanges the route may follow a new discovery or policy answer.
             if let changed = self.routes.changed(since: &self.routeVersion) { self.route = changed }
             self.route.proxy.activity.bump()

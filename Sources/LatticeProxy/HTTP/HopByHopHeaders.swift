@@ -43,7 +43,12 @@ enum HopByHopHeaders {
             var listed: [String] = []
             for (name, value) in headers where name.utf8.count == 10 && name.utf8.equalsCaseInsensitive("connection") {
                 Self.forEachToken(in: value) { token in
-                    if !token.equalsCaseInsensitive("close") && !token.equalsCaseInsensitive("keep-alive") {
+                    // `close` and `keep-alive` are options. The framing headers stay whatever `connection` says: the
+                    // encoder frames the body from them, and a body de-chunked on the way in, its
+                    // `transfer-encoding` removed, would go on unframed (a smuggled request).
+                    if !token.equalsCaseInsensitive("close") && !token.equalsCaseInsensitive("keep-alive")
+                        && !token.equalsCaseInsensitive("transfer-encoding") && !token.equalsCaseInsensitive("content-length")
+                    {
                         listed.append(String(decoding: token, as: UTF8.self).lowercased())
                     }
                 }
