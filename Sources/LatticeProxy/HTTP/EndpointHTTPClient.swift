@@ -177,6 +177,9 @@ final class EndpointHTTPClient {
                 let relayBox = NIOLoopBound(relay, eventLoop: self.eventLoop)
                 multiplexer.createStreamChannel { stream in
                     stream.eventLoop.makeCompletedFuture {
+                        // The upstream's header blocks are checked here rather than by the codec (see
+                        // HTTP2HeaderBlockRules); a malformed response fails its request only (a 502).
+                        try stream.pipeline.syncOperations.addHandler(HTTP2HeaderBlockValidator(role: .receivesResponses))
                         try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .http))
                         try stream.pipeline.syncOperations.addHandler(relayBox.value)
                     }
@@ -245,7 +248,7 @@ final class EndpointHTTPClient {
                     }
                     let multiplexer = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
                         mode: .client,
-                        connectionConfiguration: .init(),
+                        connectionConfiguration: HTTP2HeaderBlockValidator.codecConfiguration,
                         streamConfiguration: HTTP2StreamSettings.trustedPeer,
                         streamDelegate: goAwayWatcher.streamDelegate
                     ) { stream in

@@ -78,13 +78,18 @@ enum HTTPServerSide {
             }
             _ = try sync.configureHTTP2Pipeline(
                 mode: .server,
-                connectionConfiguration: .init(),
+                connectionConfiguration: HTTP2HeaderBlockValidator.codecConfiguration,
                 streamConfiguration: trusted ? HTTP2StreamSettings.trustedPeer : .init(),
                 streamDelegate: deadlines.streamDelegate(
                     passingOnTo: connectionManager.http2StreamDelegate, on: channel.eventLoop
                 )
             ) { stream in
                 stream.eventLoop.makeCompletedFuture {
+                    // The client's header blocks are checked here rather than by the codec (see
+                    // HTTP2HeaderBlockRules); a malformed one resets its stream only.
+                    try stream.pipeline.syncOperations.addHandler(
+                        HTTP2HeaderBlockValidator(role: .receivesRequests) { _ in route.countError("http2_stream_error") }
+                    )
                     try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                     try stream.pipeline.syncOperations.addHandler(HTTPProxyHandler(routes: routes))
                 }
