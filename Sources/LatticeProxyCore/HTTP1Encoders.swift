@@ -11,13 +11,18 @@ public final class HTTP1RequestEncoder: ChannelOutboundHandler, RemovableChannel
     public typealias OutboundOut = IOData
 
     private var framing = HTTP1BodyFraming.neither
+    private let hopByHop: HTTP1HeadWriter.HopByHop
 
-    public init() {}
+    /// - Parameter dropsHopByHopHeaders: whether the hop-by-hop headers of the requests written are left out, as a
+    ///   proxy must (``HTTP1HeadWriter/HopByHop``).
+    public init(dropsHopByHopHeaders: Bool = false) {
+        self.hopByHop = dropsHopByHopHeaders ? .dropped(close: false) : .kept
+    }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch HTTP1RequestEncoder.unwrapOutboundIn(data) {
         case .head(let head):
-            let written = HTTP1HeadWriter.write(head, allocator: context.channel.allocator)
+            let written = HTTP1HeadWriter.write(head, hopByHop: self.hopByHop, allocator: context.channel.allocator)
             self.framing = written.framing
             context.write(HTTP1RequestEncoder.wrapOutboundOut(.byteBuffer(written.head)), promise: promise)
         case .body(let body):
@@ -57,14 +62,21 @@ public final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChanne
     private var framing = HTTP1BodyFraming.neither
     /// Answering HEAD or CONNECT: a body written now is refused, and nothing is chunked.
     private var suppressesBody = false
+    private let dropsHopByHopHeaders: Bool
 
-    public init() {}
+    /// - Parameter dropsHopByHopHeaders: whether the hop-by-hop headers of the responses written are left out, as a
+    ///   proxy must (``HTTP1HeadWriter/HopByHop``); then ``write(_:closingConnection:context:promise:)`` says whether
+    ///   the proxy's own `connection: close` goes in.
+    public init(dropsHopByHopHeaders: Bool = false) {
+        self.dropsHopByHopHeaders = dropsHopByHopHeaders
+    }
 
     private enum ResponseBody {
         case allowed
         /// HEAD: the head may describe a body (its length, its transfer coding), but none follows.
         case headOnly
-        /// CONNECT: a 2xx answer opens a tunnel (no body and no framing headers); any other is an ordinary response.
+        /// CONNECT: no body and no framing headers, as NIO frames it (its response decoder drops an upstream's body
+        /// to CONNECT, whatever the status); the proxy closes the connection after it.
         case connect
     }
 
@@ -81,24 +93,31 @@ public final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChanne
         self.write(HTTP1ResponseEncoder.unwrapOutboundIn(data), context: context, promise: promise)
     }
 
-    /// Encodes `part` and writes its bytes from `context`.
-    public func write(_ part: HTTPServerResponsePart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+    /// Encodes `part` and writes its bytes from `context`; `closingConnection`: a head gets `connection: close` (when
+    /// hop-by-hop headers are dropped; otherwise the head's own headers say it).
+    public func write(
+        _ part: HTTPServerResponsePart,
+        closingConnection: Bool = false,
+        context: ChannelHandlerContext,
+        promise: EventLoopPromise<Void>?
+    ) {
         switch part {
         case .head(let head):
             let code = head.status.code
             // An interim response (1xx but 101) is followed by the final one, which answers the same request.
             let isInterim = code >= 100 && code < 200 && code != 101
-            // Only a 2xx answer to CONNECT is a tunnel. NIO's encoder treats every answer to CONNECT so, which sends
-            // a 403 or a 502 without a length on a connection kept open: its client then waits for the close.
-            let opensTunnel: (ResponseBody) -> Bool = { $0 == .connect && code >= 200 && code < 300 }
             var rule = ResponseBody.allowed
             if !isInterim, let next = self.pending.popFirst() {
                 rule = next
-                self.suppressesBody = next == .headOnly || opensTunnel(next)
+                self.suppressesBody = next != .allowed
             }
             let expectation: HTTP1HeadWriter.BodyExpectation =
-                opensTunnel(rule) || !head.status.mayHaveResponseBody ? .no : .yes
-            let written = HTTP1HeadWriter.write(head, expectation: expectation, allocator: context.channel.allocator)
+                rule == .connect || !head.status.mayHaveResponseBody ? .no : .yes
+            let hopByHop: HTTP1HeadWriter.HopByHop =
+                self.dropsHopByHopHeaders ? .dropped(close: closingConnection) : .kept
+            let written = HTTP1HeadWriter.write(
+                head, expectation: expectation, hopByHop: hopByHop, allocator: context.channel.allocator
+            )
             self.framing = self.suppressesBody ? .neither : written.framing
             context.write(HTTP1ResponseEncoder.wrapOutboundOut(.byteBuffer(written.head)), promise: promise)
         case .body(let body):

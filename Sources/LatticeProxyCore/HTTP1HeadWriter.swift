@@ -50,9 +50,21 @@ public enum HTTP1HeadWriter {
         }
     }
 
+    /// What happens to a head's hop-by-hop headers (RFC 9110 §7.6.1).
+    public enum HopByHop: Sendable, Equatable {
+        /// Written as they are.
+        case kept
+        /// Not written: `connection`, the names it lists, `keep-alive`, `proxy-connection` and `upgrade`, as a proxy
+        /// must. Dropped while writing, so the parsed head is never copied to remove them. `connection` can't name
+        /// the framing headers away: the body is framed from them. `close`: the proxy's own `connection: close` is
+        /// written after the rest.
+        case dropped(close: Bool)
+    }
+
     /// `head` in a buffer of its own, and how its body is framed.
     public static func write(
         _ head: HTTPRequestHead,
+        hopByHop: HopByHop = .kept,
         allocator: ByteBufferAllocator
     ) -> (head: ByteBuffer, framing: HTTP1BodyFraming) {
         let method = head.method.rawValue
@@ -61,6 +73,7 @@ public enum HTTP1HeadWriter {
         return self.write(
             headers: head.headers,
             rule: .request(expectsBody: self.requestExpectation(head.method) == .yes),
+            hopByHop: hopByHop,
             version: head.version,
             startLength: startLength,
             allocator: allocator
@@ -79,6 +92,7 @@ public enum HTTP1HeadWriter {
     public static func write(
         _ head: HTTPResponseHead,
         expectation: BodyExpectation,
+        hopByHop: HopByHop = .kept,
         allocator: ByteBufferAllocator
     ) -> (head: ByteBuffer, framing: HTTP1BodyFraming) {
         let version = VersionText(head.version)
@@ -90,6 +104,7 @@ public enum HTTP1HeadWriter {
         return self.write(
             headers: head.headers,
             rule: .response(expectation),
+            hopByHop: hopByHop,
             version: head.version,
             startLength: startLength,
             allocator: allocator
@@ -128,6 +143,7 @@ public enum HTTP1HeadWriter {
     }
 
     private static let chunkedField = (name: "transfer-encoding", value: "chunked")
+    private static let closeField = (name: "connection", value: "close")
 
     /// How a head's framing is decided.
     private enum FramingRule {
@@ -139,16 +155,22 @@ public enum HTTP1HeadWriter {
     private static func write(
         headers: HTTPHeaders,
         rule: FramingRule,
+        hopByHop: HopByHop,
         version: HTTPVersion,
         startLength: Int,
         allocator: ByteBufferAllocator,
         startLine: (inout Cursor) -> Void
     ) -> (head: ByteBuffer, framing: HTTP1BodyFraming) {
-        // One pass: the header block's length and which framing headers are there.
+        // One pass: the header block's length (an upper bound: dropped fields are counted too) and which framing
+        // and hop-by-hop headers are there.
+        let dropsHopByHop = hopByHop != .kept
         var fieldsLength = 0
         var hasContentLength = false
         var hasTransferEncoding = false
         var firstTransferEncodingIsChunked = false
+        var hasHopByHop = false
+        /// Names `connection` lists besides its options (rare: usually it says only `keep-alive` or `close`).
+        var listed: [String] = []
         for (name, value) in headers {
             fieldsLength &+= name.utf8.count &+ value.utf8.count &+ 4
             switch FramingField(name) {
@@ -157,6 +179,11 @@ public enum HTTP1HeadWriter {
             case .transferEncoding:
                 if !hasTransferEncoding { firstTransferEncodingIsChunked = value == "chunked" }
                 hasTransferEncoding = true
+            case .connection:
+                hasHopByHop = true
+                if dropsHopByHop { ConnectionOptions.collectListedNames(in: value, into: &listed) }
+            case .hopByHop:
+                hasHopByHop = true
             case .other:
                 break
             }
@@ -200,9 +227,13 @@ public enum HTTP1HeadWriter {
         case .response(.unlikely):
             framing = isHTTP11OrLater && firstTransferEncodingIsChunked ? .chunked : .neither
         }
-        let dropsAny = (dropContentLength && hasContentLength) || (dropTransferEncoding && hasTransferEncoding)
+        let dropsHopByHopNow = dropsHopByHop && hasHopByHop
+        let dropsAny =
+            (dropContentLength && hasContentLength) || (dropTransferEncoding && hasTransferEncoding) || dropsHopByHopNow
         let chunkedLength = self.chunkedField.name.utf8.count + self.chunkedField.value.utf8.count + 4
-        let length = startLength &+ fieldsLength &+ (addChunked ? chunkedLength : 0) &+ 2
+        let addsClose = hopByHop == .dropped(close: true)
+        let closeLength = self.closeField.name.utf8.count + self.closeField.value.utf8.count + 4
+        let length = startLength &+ fieldsLength &+ (addChunked ? chunkedLength : 0) &+ (addsClose ? closeLength : 0) &+ 2
         var buffer = allocator.buffer(capacity: length)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { bytes in
             var cursor = Cursor(bytes)
@@ -212,12 +243,16 @@ public enum HTTP1HeadWriter {
                     switch FramingField(name) {
                     case .contentLength where dropContentLength: continue
                     case .transferEncoding where dropTransferEncoding: continue
+                    case .connection where dropsHopByHopNow, .hopByHop where dropsHopByHopNow: continue
+                    case .other where !listed.isEmpty:
+                        if listed.contains(where: { $0.utf8.count == name.utf8.count && $0 == name.lowercased() }) { continue }
                     default: break
                     }
                 }
                 cursor.putField(name, value)
             }
             if addChunked { cursor.putField(self.chunkedField.name, self.chunkedField.value) }
+            if addsClose { cursor.putField(self.closeField.name, self.closeField.value) }
             cursor.putCRLF()
             return cursor.written
         }
@@ -225,24 +260,64 @@ public enum HTTP1HeadWriter {
     }
 }
 
-/// The framing header a header name is, if any (ASCII case-insensitive).
+/// The framing or hop-by-hop header a header name is, if any (ASCII case-insensitive).
 private enum FramingField {
     case contentLength
     case transferEncoding
+    case connection
+    /// `keep-alive`, `proxy-connection`, `upgrade`.
+    case hopByHop
     case other
 
     init(_ name: String) {
         let count = name.utf8.count
-        guard count == 14 || count == 17 else {
+        guard count == 7 || count == 10 || count == 14 || count == 16 || count == 17 else {
             self = .other
             return
         }
         // Compared over the name's own bytes: iterating a String's UTF8View costs several times more.
         self =
             name.utf8.withContiguousStorageIfAvailable { bytes in
-                if count == 14 { return bytes.equalsCaseInsensitive("content-length") ? .contentLength : .other }
-                return bytes.equalsCaseInsensitive("transfer-encoding") ? .transferEncoding : .other
+                switch count {
+                case 7: return bytes.equalsCaseInsensitive("upgrade") ? .hopByHop : .other
+                case 10:
+                    if bytes.equalsCaseInsensitive("connection") { return .connection }
+                    return bytes.equalsCaseInsensitive("keep-alive") ? .hopByHop : .other
+                case 14: return bytes.equalsCaseInsensitive("content-length") ? .contentLength : .other
+                case 16: return bytes.equalsCaseInsensitive("proxy-connection") ? .hopByHop : .other
+                default: return bytes.equalsCaseInsensitive("transfer-encoding") ? .transferEncoding : .other
+                }
             } ?? .other
+    }
+}
+
+/// The tokens of a `connection` header.
+enum ConnectionOptions {
+    /// Adds to `names`, lowercased, each name `value` lists other than the options `close` and `keep-alive` and the
+    /// framing headers (which `connection` can't remove: the body is framed from them, and a body de-chunked on the
+    /// way in, its `transfer-encoding` gone, would go on unframed, a smuggled request).
+    static func collectListedNames(in value: String, into names: inout [String]) {
+        Self.forEachToken(in: value) { token in
+            if !token.equalsCaseInsensitive("close") && !token.equalsCaseInsensitive("keep-alive")
+                && !token.equalsCaseInsensitive("transfer-encoding") && !token.equalsCaseInsensitive("content-length")
+            {
+                names.append(String(decoding: token, as: UTF8.self).lowercased())
+            }
+        }
+    }
+
+    /// Calls `body` with each token of a comma-separated list, spaces and tabs around it trimmed, empty ones skipped.
+    static func forEachToken(in value: String, _ body: (Substring.UTF8View) -> Void) {
+        let bytes = Substring(value).utf8
+        var start = bytes.startIndex
+        while start < bytes.endIndex {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: ",")) ?? bytes.endIndex
+            var token = bytes[start..<end]
+            while let first = token.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { token = token.dropFirst() }
+            while let last = token.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { token = token.dropLast() }
+            if !token.isEmpty { body(token) }
+            start = end < bytes.endIndex ? bytes.index(after: end) : end
+        }
     }
 }
 

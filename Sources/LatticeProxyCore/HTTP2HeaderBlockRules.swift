@@ -57,14 +57,23 @@ public enum HTTP2HeaderBlockRules {
                     if pseudo == .method { isConnect = value == "CONNECT" }
                     if pseudo == .path && value.utf8.isEmpty { throw Violation(problem: "an empty :path", field: name) }
                 }
-            case .regular(let connectionSpecific, let isTE):
+                // NIO's codec turns `:status` into an Int and traps on a negative or empty one: three digits only.
+                if pseudo == .status && !Self.isThreeDigits(value) {
+                    throw Violation(problem: "a :status that is not three digits", field: name)
+                }
+            case .regular(let field):
                 inPseudoHeaders = false
-                if connectionSpecific { throw Violation(problem: "a connection-specific field", field: name) }
+                if field == .connectionSpecific { throw Violation(problem: "a connection-specific field", field: name) }
                 guard Self.isValidFieldValue(value) else {
                     throw Violation(problem: "a field value with CR, LF or NUL", field: name)
                 }
-                if isTE && kind == .request && value != "trailers" {
+                if field == .te && kind == .request && value != "trailers" {
                     throw Violation(problem: "te other than \"trailers\"", field: name)
+                }
+                // A request's `host` becomes the `:authority` the proxy sends on (NIO's codecs): it is held to the
+                // pseudo-header rule here, as NIO's check of the block sent held it.
+                if field == .host && kind == .request && !Self.isValidPseudoHeaderValue(value) {
+                    throw Violation(problem: "a host value with a space or a control character", field: name)
                 }
             }
         }
@@ -84,11 +93,14 @@ public enum HTTP2HeaderBlockRules {
         }
     }
 
-    /// Whether a response block's `:status` is interim (1xx other than 101): the final response follows it.
+    /// Whether a response block's `:status` is informational (1xx), so that the final response follows it (as NIO's
+    /// stream state machine counts it).
     public static func isInterimResponse(_ headers: HPACKHeaders) -> Bool {
-        guard let status = headers.first(name: ":status"), status.utf8.count == 3, status.utf8.first == UInt8(ascii: "1")
-        else { return false }
-        return status != "101"
+        headers.first(name: ":status")?.utf8.first == UInt8(ascii: "1")
+    }
+
+    private static func isThreeDigits(_ value: String) -> Bool {
+        value.utf8.count == 3 && value.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 
     // MARK: Names and values
@@ -97,7 +109,14 @@ public enum HTTP2HeaderBlockRules {
         case invalid
         /// nil: a pseudo-header no RFC defines.
         case pseudo(PseudoHeaders?)
-        case regular(connectionSpecific: Bool, isTE: Bool)
+        case regular(RegularField)
+    }
+
+    private enum RegularField {
+        case connectionSpecific
+        case te
+        case host
+        case other
     }
 
     private static func classify(_ name: String) -> NameKind {
@@ -110,16 +129,15 @@ public enum HTTP2HeaderBlockRules {
             }
             guard Self.isToken(bytes) else { return .invalid }
             switch bytes.count {
-            case 2: return .regular(connectionSpecific: false, isTE: bytes.equalsCaseInsensitive("te"))
-            case 7: return .regular(connectionSpecific: bytes.equalsCaseInsensitive("upgrade"), isTE: false)
+            case 2: return .regular(bytes.equalsCaseInsensitive("te") ? .te : .other)
+            case 4: return .regular(bytes.equalsCaseInsensitive("host") ? .host : .other)
+            case 7: return .regular(bytes.equalsCaseInsensitive("upgrade") ? .connectionSpecific : .other)
             case 10:
-                return .regular(
-                    connectionSpecific: bytes.equalsCaseInsensitive("connection") || bytes.equalsCaseInsensitive("keep-alive"),
-                    isTE: false
-                )
-            case 16: return .regular(connectionSpecific: bytes.equalsCaseInsensitive("proxy-connection"), isTE: false)
-            case 17: return .regular(connectionSpecific: bytes.equalsCaseInsensitive("transfer-encoding"), isTE: false)
-            default: return .regular(connectionSpecific: false, isTE: false)
+                let specific = bytes.equalsCaseInsensitive("connection") || bytes.equalsCaseInsensitive("keep-alive")
+                return .regular(specific ? .connectionSpecific : .other)
+            case 16: return .regular(bytes.equalsCaseInsensitive("proxy-connection") ? .connectionSpecific : .other)
+            case 17: return .regular(bytes.equalsCaseInsensitive("transfer-encoding") ? .connectionSpecific : .other)
+            default: return .regular(.other)
             }
         }
         // Every native String is contiguous; a bridged one never reaches here, but is refused rather than trusted.

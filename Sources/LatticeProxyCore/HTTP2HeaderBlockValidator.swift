@@ -22,7 +22,7 @@ public final class HTTP2HeaderBlockValidator: ChannelInboundHandler, RemovableCh
     }
 
     private let role: Role
-    private let onViolation: (HTTP2HeaderBlockRules.Violation) -> Void
+    private let onViolation: (HTTP2HeaderBlockRules.Violation) -> ViolationOutcome
     /// The request, or the final response, has been received: the next block is trailers.
     private var headReceived = false
     /// A malformed block arrived: the stream is being reset and nothing more is passed on.
@@ -36,7 +36,17 @@ public final class HTTP2HeaderBlockValidator: ChannelInboundHandler, RemovableCh
         return configuration
     }
 
-    public init(role: Role, onViolation: @escaping (HTTP2HeaderBlockRules.Violation) -> Void = { _ in }) {
+    /// What becomes of the connection after a stream's reset.
+    public enum ViolationOutcome: Sendable {
+        case connectionCarriesOn
+        /// GOAWAY (ENHANCE_YOUR_CALM) and close, as NIO ends a connection past its flood limits.
+        case connectionEnds
+    }
+
+    public init(
+        role: Role,
+        onViolation: @escaping (HTTP2HeaderBlockRules.Violation) -> ViolationOutcome = { _ in .connectionCarriesOn }
+    ) {
         self.role = role
         self.onViolation = onViolation
     }
@@ -72,14 +82,80 @@ public final class HTTP2HeaderBlockValidator: ChannelInboundHandler, RemovableCh
 
     private func refuse(_ violation: HTTP2HeaderBlockRules.Violation, context: ChannelHandlerContext) {
         self.refused = true
-        self.onViolation(violation)
-        context.writeAndFlush(HTTP2HeaderBlockValidator.wrapOutboundOut(.rstStream(.protocolError)), promise: nil)
+        let outcome = self.onViolation(violation)
         if self.role == .receivesResponses {
+            // The exchange answers its client (a 502) with the reason.
             context.fireErrorCaught(violation)
         }
-        context.close(promise: nil)
+        // The reset goes out on the connection, after this pass. The codec can deliver a new stream's first block
+        // before it has activated the stream and told its stream delegates (NIO's connection manager among them) the
+        // stream opened: a reset written on the stream channel waits for that activation and goes out inside it,
+        // closing the stream before it was ever open (the manager asserts on that, and would count it open for
+        // good). Written on the connection, the reset is one more event after the stream's opening.
+        context.eventLoop.assumeIsolated().execute {
+            let frame = HTTP2Frame.FramePayload.rstStream(.protocolError)
+            if let connection = context.channel.parent,
+                let streamID = try? context.channel.syncOptions?.getOption(HTTP2StreamChannelOptions.streamID)
+            {
+                // The codec closes the stream channel as it sends the reset, in order (closing it here first would
+                // be that early close again). Ending the connection goes the same way: a GOAWAY first, so the codec
+                // has told of every stream it opened before the close tells of their end.
+                let sync = connection.pipeline.syncOperations
+                sync.write(NIOAny(HTTP2Frame(streamID: streamID, payload: frame)), promise: nil)
+                if case .connectionEnds = outcome {
+                    let goAway = HTTP2Frame.FramePayload.goAway(lastStreamID: streamID, errorCode: .enhanceYourCalm, opaqueData: nil)
+                    let written = connection.eventLoop.makePromise(of: Void.self)
+                    sync.write(NIOAny(HTTP2Frame(streamID: .rootStream, payload: goAway)), promise: written)
+                    written.futureResult.assumeIsolated().whenComplete { _ in connection.close(promise: nil) }
+                }
+                sync.flush()
+            } else {
+                context.writeAndFlush(HTTP2HeaderBlockValidator.wrapOutboundOut(frame), promise: nil)
+                context.close(promise: nil)
+            }
+        }
     }
 }
 
 @available(*, unavailable)
 extension HTTP2HeaderBlockValidator: Sendable {}
+
+/// How many streams one connection's client may have had reset for malformed header blocks: past `maximumCount`
+/// within `windowLength`, the connection is closed. NIO counts the stream errors its own validation raises against
+/// its flood limit (`streamErrorRateLimit`); a reset the validator sends is a frame NIO never counts, so without this
+/// a client could open and have reset malformed streams without end, each costing a stream channel (and, with a valid
+/// head and malformed trailers, an upstream stream). Used on the connection's event loop only.
+public final class HTTP2MalformedStreamLimit {
+    private let maximumCount: Int
+    private let windowLength: TimeAmount
+    private var windowStart: NIODeadline
+    private var count = 0
+
+    /// The limit NIO applies to its own stream errors on a connection configured with `configuration`.
+    public convenience init(_ configuration: NIOHTTP2Handler.StreamConfiguration, now: NIODeadline = .now()) {
+        self.init(
+            maximumCount: configuration.streamErrorRateLimit.maximumCount,
+            windowLength: configuration.streamErrorRateLimit.windowLength,
+            now: now
+        )
+    }
+
+    public init(maximumCount: Int, windowLength: TimeAmount, now: NIODeadline = .now()) {
+        self.maximumCount = maximumCount
+        self.windowLength = windowLength
+        self.windowStart = now
+    }
+
+    /// Counts one reset; true when the connection has gone past the limit and must be closed.
+    public func record(now: NIODeadline = .now()) -> Bool {
+        if now - self.windowStart >= self.windowLength {
+            self.windowStart = now
+            self.count = 0
+        }
+        self.count += 1
+        return self.count > self.maximumCount
+    }
+}
+
+@available(*, unavailable)
+extension HTTP2MalformedStreamLimit: Sendable {}

@@ -193,6 +193,62 @@ struct HTTP2UpstreamFailureTests {
         print("closed" if closed else "open", flush=True)
         """#
 
+    /// `flood.py PORT`: malformed requests (`connection: close`) in batches of 50, each batch's resets awaited, to 200;
+    /// then a good request, then one malformed more. Prints the resets seen per code, whether the good one was
+    /// answered, and whether the connection ended.
+    static let flood = #"""
+        import socket, sys, time
+        from h2raw import PREFACE, frame, get, take_frames, acknowledge
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+        s.settimeout(10)
+        s.sendall(PREFACE + frame(4, 0, 0))
+        buf, resets, answered, closed = b"", {}, False, False
+        def pump(until):
+            global buf, closed, answered
+            deadline = time.time() + 10
+            while time.time() < deadline and not until():
+                try: data = s.recv(65536)
+                except socket.timeout: return
+                if not data: closed = True; return
+                buf += data
+                frames, buf = take_frames(buf)
+                for kind, flags, stream, payload in frames:
+                    acknowledge(s, kind, flags, payload)
+                    if kind == 3:
+                        code = int.from_bytes(payload, "big"); resets[code] = resets.get(code, 0) + 1
+                    if kind == 1 and stream == 401: answered = True
+        bad = b"\x00\x0aconnection\x05close"
+        stream = 1
+        for batch in range(4):
+            for _ in range(50):
+                s.sendall(get(stream, extra=bad)); stream += 2
+            pump(lambda: sum(resets.values()) >= 50 * (batch + 1))
+        s.sendall(get(401)); pump(lambda: answered)
+        print("resets", resets.get(1, 0), "answered", answered, "closed", closed, flush=True)
+        try: s.sendall(get(403, extra=bad))
+        except OSError: closed = True
+        pump(lambda: closed)
+        print("closed" if closed else "open", flush=True)
+        """#
+
+    @Test func aClientSendingMalformedRequestsWithoutEndIsClosedAtNIOsStreamErrorLimit() async throws {
+        try await Self.withAppBehindAProxy(mode: "good") { app, proxy in
+            // A reset the proxy sends for a malformed block is not one NIO counts against its stream-error limit (200
+            // per 30 s for an unauthenticated client): the proxy counts them itself. The 200th is reset and the
+            // connection carries on; the 201st closes it.
+            try await TestFiles.withDirectory { dir in
+                try RawHTTP2Client.install(in: dir)
+                try TestFiles.write(Self.flood, to: "\(dir)/flood.py")
+                let result = try ProcessRunner.run("/usr/bin/python3", ["\(dir)/flood.py", "\(proxy.inboundPort)"])
+                let lines = result.stdout.split(separator: "\n").map(String.init)
+                #expect(lines.first == "resets 200 answered True closed False", "\(result.stdout) \(result.stderr)")
+                #expect(lines.last == "closed", "\(result.stdout) \(result.stderr)")
+                #expect(proxy.metricValue("lattice_http_errors_total", [#"reason="http2_stream_error""#]) == 201, "\(proxy.metrics())")
+                #expect(proxy.metricValue("lattice_http_errors_total", [#"reason="http2_malformed_stream_flood""#]) == 1)
+            }
+        }
+    }
+
     @Test func aRequestWithAForbiddenHeaderIsResetAndTheOtherStreamsCarryOn() async throws {
         try await Self.withAppBehindAProxy(mode: "good") { app, proxy in
             // Stream 3's `connection: close` is a stream error: the proxy resets stream 3 (PROTOCOL_ERROR, 1) and

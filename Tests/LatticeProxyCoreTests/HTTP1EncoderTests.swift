@@ -121,8 +121,6 @@ import Testing
                         parts.append(.head(HTTPResponseHead(version: version, status: .ok, headers: HTTPHeaders(fields))))
                     }
                     let bodyAllowed = method != .HEAD && method != .CONNECT
-                    // An answer to CONNECT other than 2xx is an ordinary response here (see below).
-                    if method == .CONNECT && !(200..<300).contains(status.code) { continue }
                     if bodyAllowed { parts.append(.body(.byteBuffer(ByteBuffer(string: "hello")))) }
                     parts.append(.end(nil))
                     for part in parts {
@@ -158,22 +156,44 @@ import Testing
         _ = try channel.finish()
     }
 
-    @Test func aRefusalAnsweringCONNECTKeepsItsLengthAndBody() throws {
-        // Only a 2xx answer to CONNECT opens a tunnel. A 403 is an ordinary response: NIO's encoder dropped its
-        // content-length and body, leaving the client to wait for the connection's close.
-        let encoder = HTTP1ResponseEncoder()
+    /// A proxy leaves hop-by-hop headers out (RFC 9110 §7.6.1): the fixed ones, in any case, and the names
+    /// `connection` lists, but never the framing headers it names.
+    @Test func hopByHopHeadersAreLeftOutAndConnectionCannotNameTheFramingAway() throws {
+        let channel = EmbeddedChannel(handler: HTTP1RequestEncoder(dropsHopByHopHeaders: true))
+        let headers = HTTPHeaders([
+            ("Host", "a"), ("Connection", "keep-alive, X-Hop ,, Upgrade"), ("connection", "content-length, Transfer-Encoding"),
+            ("X-Hop", "1"), ("Keep-Alive", "timeout=5"), ("Proxy-Connection", "keep-alive"), ("UPGRADE", "h2c"),
+            ("x-hoppity", "2"), ("Content-Length", "2"),
+        ])
+        try channel.writeOutbound(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: .PUT, uri: "/", headers: headers)))
+        try channel.writeOutbound(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(string: "ok"))))
+        try channel.writeOutbound(HTTPClientRequestPart.end(nil))
+        #expect(try Self.bytes(channel) == "PUT / HTTP/1.1\r\nHost: a\r\nx-hoppity: 2\r\nContent-Length: 2\r\n\r\nok")
+        _ = try channel.finish()
+    }
+
+    @Test func aResponseLosesTheUpstreamsConnectionHeadersAndGetsTheProxysClose() throws {
+        let encoder = HTTP1ResponseEncoder(dropsHopByHopHeaders: true)
         let channel = EmbeddedChannel(handler: encoder)
-        encoder.expectResponse(to: .CONNECT)
-        let head = HTTPResponseHead(version: .http1_1, status: .forbidden, headers: ["content-length": "6"])
-        try channel.writeOutbound(HTTPServerResponsePart.head(head))
-        try channel.writeOutbound(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: "denied"))))
-        try channel.writeOutbound(HTTPServerResponsePart.end(nil))
-        #expect(try Self.bytes(channel) == "HTTP/1.1 403 Forbidden\r\ncontent-length: 6\r\n\r\ndenied")
-        // A 200 to CONNECT: the tunnel's head, no framing headers.
-        encoder.expectResponse(to: .CONNECT)
-        try channel.writeOutbound(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: ["content-length": "0"])))
-        try channel.writeOutbound(HTTPServerResponsePart.end(nil))
-        #expect(try Self.bytes(channel) == "HTTP/1.1 200 OK\r\n\r\n")
+        let context = try channel.pipeline.syncOperations.context(handler: encoder)
+        let head = HTTPResponseHead(
+            version: .http1_1, status: .ok,
+            headers: HTTPHeaders([
+                ("Server", "nginx"), ("Connection", "keep-alive"), ("Keep-Alive", "timeout=75"), ("content-length", "0"),
+            ])
+        )
+        encoder.expectResponse(to: .GET)
+        encoder.write(.head(head), context: context, promise: nil)
+        encoder.write(.end(nil), context: context, promise: nil)
+        encoder.expectResponse(to: .GET)
+        encoder.write(.head(head), closingConnection: true, context: context, promise: nil)
+        encoder.write(.end(nil), context: context, promise: nil)
+        channel.flush()
+        #expect(
+            try Self.bytes(channel)
+                == "HTTP/1.1 200 OK\r\nServer: nginx\r\ncontent-length: 0\r\n\r\n"
+                + "HTTP/1.1 200 OK\r\nServer: nginx\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        )
         _ = try channel.finish()
     }
 

@@ -77,6 +77,37 @@ import Testing
         #expect(Self.check([("Grpc-Status", "0")], as: .trailers) == "a field name that is not a lowercase token")
     }
 
+    @Test func aStatusMustBeThreeDigitsAndAHostMustFitAnAuthority() {
+        // NIO's codec traps converting a negative or empty :status to an HTTP/1 status.
+        for status in ["-1", "", "20", "2000", "2x0"] {
+            #expect(Self.check([(":status", status)], as: .response) == "a :status that is not three digits", "\(status)")
+        }
+        // A request's host becomes the :authority sent on.
+        #expect(
+            Self.check(Self.request + [("host", "svc evil")], as: .request)
+                == "a host value with a space or a control character"
+        )
+        #expect(Self.check(Self.request + [("host", "db:8080")], as: .request) == nil)
+        // Informational as NIO counts it: any 1xx, 101 included.
+        #expect(HTTP2HeaderBlockRules.isInterimResponse(HPACKHeaders([(":status", "101")])))
+        #expect(!HTTP2HeaderBlockRules.isInterimResponse(HPACKHeaders([(":status", "200")])))
+    }
+
+    @Test func theMalformedStreamLimitClosesPastItsCountWithinItsWindow() {
+        let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        let limit = HTTP2MalformedStreamLimit(maximumCount: 3, windowLength: .seconds(30), now: start)
+        #expect(!limit.record(now: start))
+        #expect(!limit.record(now: start + .seconds(1)))
+        #expect(!limit.record(now: start + .seconds(2)))
+        #expect(limit.record(now: start + .seconds(3)))
+        // A new window starts the count again.
+        #expect(!limit.record(now: start + .seconds(40)))
+        // NIO's defaults for an unauthenticated peer.
+        let nio = HTTP2MalformedStreamLimit(NIOHTTP2Handler.StreamConfiguration(), now: start)
+        #expect((0..<200).allSatisfy { _ in !nio.record(now: start) })
+        #expect(nio.record(now: start))
+    }
+
     @Test func aPeersLongFieldNameIsCutInTheViolation() throws {
         let name = String(repeating: "X", count: 1000)
         do {
@@ -107,11 +138,14 @@ import Testing
 
     @Test func aMalformedRequestResetsItsStreamAndIsCounted() throws {
         var violations: [HTTP2HeaderBlockRules.Violation] = []
-        let channel = EmbeddedChannel(handler: HTTP2HeaderBlockValidator(role: .receivesRequests) { violations.append($0) })
+        let channel = EmbeddedChannel(handler: HTTP2HeaderBlockValidator(role: .receivesRequests) { violations.append($0); return .connectionCarriesOn })
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         try channel.writeInbound(Self.headers(Self.request + [("x-a", "1\r\nx-b: 2")]))
         try channel.writeInbound(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(ByteBuffer(string: "body")))))
         #expect(try channel.readInbound(as: HTTP2Frame.FramePayload.self) == nil, "a part of the refused stream went on")
+        // The reset goes out once the pass that read the block is over.
+        #expect(try channel.readOutbound(as: HTTP2Frame.FramePayload.self) == nil)
+        channel.embeddedEventLoop.run()
         guard case .rstStream(let code) = try channel.readOutbound(as: HTTP2Frame.FramePayload.self) else {
             Issue.record("no RST_STREAM")
             return
@@ -126,6 +160,7 @@ import Testing
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         try channel.writeInbound(Self.headers(Self.request))
         try channel.writeInbound(Self.headers([(":path", "/again")], endStream: true))
+        channel.embeddedEventLoop.run()
         #expect(try channel.readInbound(as: HTTP2Frame.FramePayload.self) != nil)
         #expect(try channel.readInbound(as: HTTP2Frame.FramePayload.self) == nil)
         #expect(!channel.isActive)
@@ -161,6 +196,7 @@ import Testing
         #expect(recorder.frames == 0)
         #expect(recorder.errors.count == 1)
         #expect((recorder.errors.first as? HTTP2HeaderBlockRules.Violation)?.problem == "a connection-specific field")
+        channel.embeddedEventLoop.run()
         guard case .rstStream(let code) = try channel.readOutbound(as: HTTP2Frame.FramePayload.self) else {
             Issue.record("no RST_STREAM")
             return

@@ -109,7 +109,7 @@ final class EndpointHTTPClient {
                         // NIO's response decoder, with the proxy's request encoder (``HTTP1RequestEncoder``: NIO's
                         // framing in one pass and one allocation) in place of NIO's, in the same order: the decoder
                         // watches each request go by to know which responses answer a HEAD.
-                        try channel.pipeline.syncOperations.addHandler(HTTP1RequestEncoder())
+                        try channel.pipeline.syncOperations.addHandler(HTTP1RequestEncoder(dropsHopByHopHeaders: true))
                         try channel.pipeline.syncOperations.addHandler(
                             ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes))
                         )

@@ -8,6 +8,8 @@ import NIOHTTP2
 /// So the scope is told from the error's type: the header-block, content-length and trailers checks of the stream
 /// state machine only ever fail a stream. Anything else is taken as the connection's, which is how it used to be
 /// taken for every error: a misread leaves a stream error closing the connection, never a dead connection open.
+/// (The proxy's connections run without the codec's header-block validation, `HTTP2HeaderBlockValidator` checking the
+/// blocks instead, so the header-block errors below come only from a codec configured with it.)
 enum HTTP2ErrorScope {
     case stream
     case connection

@@ -80,7 +80,10 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             self.head = head
             self.started = .now()
             self.isGRPC = head.headers.first(name: "content-type")?.hasPrefix("application/grpc") == true
-            self.keepAlive = head.isKeepAlive
+            // NIO's decoder (llhttp) reads nothing more of a connection after CONNECT or an upgrade request (it
+            // expects the protocol to change): such a connection closes after its answer, rather than leave the next
+            // request unread, and the client reads that answer to the close.
+            self.keepAlive = head.isKeepAlive && head.method != .CONNECT && !head.headers.contains(name: "upgrade")
         }
     }
 
@@ -106,7 +109,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     /// HTTP/1: the connection's header and idle timeouts, told when each exchange starts and ends.
     private let timeouts: HTTP1ConnectionTimeouts?
 
-    /// HTTP/1: the encoder the responses are written through (``send(_:context:promise:)``), told each request's
+    /// HTTP/1: the encoder the responses are written through (``send(_:closing:context:promise:)``), told each request's
     /// method so that it frames the answer to HEAD and CONNECT without a body.
     private let responseEncoder: HTTP1ResponseEncoder?
 
@@ -340,10 +343,10 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         self.queued.removeAll()
         self.refusalOwed = false
         let parts = ProxyResponse.malformed.parts(grpc: false, keepAlive: false, allocator: context.channel.allocator)
-        for part in parts.dropLast() { self.send(part, context: context) }
+        for part in parts.dropLast() { self.send(part, closing: true, context: context) }
         let channel = context.channel
         let written = context.eventLoop.makePromise(of: Void.self)
-        self.send(parts[parts.count - 1], context: context, promise: written)
+        self.send(parts[parts.count - 1], closing: true, context: context, promise: written)
         context.flush()
         written.futureResult.whenComplete { _ in channel.close(promise: nil) }
     }
@@ -455,11 +458,9 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     /// identity in `l5d-client-id`.
     private func upstreamHead(_ head: HTTPRequestHead) -> HTTPRequestHead {
         var head = head
-        if self.isHTTP1 {
-            // Changed only where needed: each change copies the head's storage.
-            if head.version != .http1_1 { head.version = .http1_1 }
-            HopByHopHeaders.remove(from: &head.headers)
-        }
+        // Changed only where needed: each change copies the head's storage. (The HTTP/1 encoder leaves the hop-by-hop
+        // headers out.)
+        if self.isHTTP1, head.version != .http1_1 { head.version = .http1_1 }
         if self.route.direction == .inbound {
             // Removed only when there: a removal copies the header storage the parsed request still shares.
             if head.headers.contains(name: "l5d-client-id") { head.headers.remove(name: "l5d-client-id") }
@@ -468,11 +469,17 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         return head
     }
 
-    /// Writes a response part to the client: on HTTP/1 encoded here (``HTTP1ResponseEncoder``), so bytes go down the
-    /// pipeline; on an HTTP/2 stream as the part, for the stream's codec.
-    private func send(_ part: HTTPServerResponsePart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+    /// Writes a response part to the client: on HTTP/1 encoded here (``HTTP1ResponseEncoder``, which leaves hop-by-hop
+    /// headers out and, `closing`, adds `connection: close` to a head), so bytes go down the pipeline; on an HTTP/2
+    /// stream as the part, for the stream's codec.
+    private func send(
+        _ part: HTTPServerResponsePart,
+        closing: Bool = false,
+        context: ChannelHandlerContext,
+        promise: EventLoopPromise<Void>? = nil
+    ) {
         if let encoder = self.responseEncoder {
-            encoder.write(part, context: context, promise: promise)
+            encoder.write(part, closingConnection: closing, context: context, promise: promise)
         } else {
             context.write(HTTPProxyHandler.wrapOutboundOut(part), promise: promise)
         }
@@ -487,10 +494,10 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         exchange.responseEnded = true
         let keepAlive = exchange.keepAlive || !self.isHTTP1
         let parts = response.parts(grpc: exchange.isGRPC, keepAlive: keepAlive, allocator: context.channel.allocator)
-        for part in parts.dropLast() { self.send(part, context: context) }
+        for part in parts.dropLast() { self.send(part, closing: !keepAlive, context: context) }
         if let last = parts.last {
             let written = context.eventLoop.makePromise(of: Void.self)
-            self.send(last, context: context, promise: written)
+            self.send(last, closing: !keepAlive, context: context, promise: written)
             context.flush()
             exchange.responseWritten = written.futureResult
         }
@@ -585,12 +592,10 @@ extension HTTPProxyHandler: UpstreamResponseSink {
                 }
                 exchange.trailersOnly = trailers
             }
-            if self.isHTTP1 {
-                if head.version != .http1_1 { head.version = .http1_1 }
-                HopByHopHeaders.remove(from: &head.headers)
-                if !exchange.keepAlive { head.headers.add(name: "connection", value: "close") }
-            }
-            self.send(.head(head), context: context)
+            // HTTP/1: the encoder leaves the upstream's hop-by-hop headers out and adds `connection: close` when the
+            // client's connection ends after this response.
+            if self.isHTTP1, head.version != .http1_1 { head.version = .http1_1 }
+            self.send(.head(head), closing: !exchange.keepAlive, context: context)
         case .body(let buffer):
             self.send(.body(.byteBuffer(buffer)), context: context)
         case .end(let trailers):

@@ -33,7 +33,7 @@ enum HTTPServerSide {
             // boxed and cast on its way down the pipeline). The handler tells it each request's method, as NIO's
             // request decoder tells NIO's encoder.
             try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
-            let encoder = HTTP1ResponseEncoder()
+            let encoder = HTTP1ResponseEncoder(dropsHopByHopHeaders: true)
             try sync.addHandler(HTTPProxyHandler(routes: routes, timeouts: timeouts, responseEncoder: encoder))
         case .http2:
             // The proxy's own app (outbound) or a proxy that proved its identity (inbound) may cancel streams at
@@ -76,10 +76,14 @@ enum HTTPServerSide {
             ) {
                 route.countError("unresponsive_client")
             }
+            let streamConfiguration = trusted ? HTTP2StreamSettings.trustedPeer : NIOHTTP2Handler.StreamConfiguration()
+            // Streams reset for malformed header blocks count against the limit NIO puts on its own stream errors;
+            // past it the connection is closed.
+            let malformedStreams = NIOLoopBound(HTTP2MalformedStreamLimit(streamConfiguration), eventLoop: channel.eventLoop)
             _ = try sync.configureHTTP2Pipeline(
                 mode: .server,
                 connectionConfiguration: HTTP2HeaderBlockValidator.codecConfiguration,
-                streamConfiguration: trusted ? HTTP2StreamSettings.trustedPeer : .init(),
+                streamConfiguration: streamConfiguration,
                 streamDelegate: deadlines.streamDelegate(
                     passingOnTo: connectionManager.http2StreamDelegate, on: channel.eventLoop
                 )
@@ -88,7 +92,12 @@ enum HTTPServerSide {
                     // The client's header blocks are checked here rather than by the codec (see
                     // HTTP2HeaderBlockRules); a malformed one resets its stream only.
                     try stream.pipeline.syncOperations.addHandler(
-                        HTTP2HeaderBlockValidator(role: .receivesRequests) { _ in route.countError("http2_stream_error") }
+                        HTTP2HeaderBlockValidator(role: .receivesRequests) { _ in
+                            route.countError("http2_stream_error")
+                            guard malformedStreams.value.record() else { return .connectionCarriesOn }
+                            route.countError("http2_malformed_stream_flood")
+                            return .connectionEnds
+                        }
                     )
                     try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                     try stream.pipeline.syncOperations.addHandler(HTTPProxyHandler(routes: routes))
