@@ -293,13 +293,15 @@ private enum FramingField {
 
 /// The tokens of a `connection` header.
 enum ConnectionOptions {
-    /// Adds to `names`, lowercased, each name `value` lists other than the options `close` and `keep-alive` and the
+    /// Adds to `names`, lowercased, each name `value` lists other than the options `close` and `keep-alive`, the
     /// framing headers (which `connection` can't remove: the body is framed from them, and a body de-chunked on the
-    /// way in, its `transfer-encoding` gone, would go on unframed, a smuggled request).
+    /// way in, its `transfer-encoding` gone, would go on unframed, a smuggled request) and `l5d-client-id` (the proxy's
+    /// own, the client's verified identity, which the client must not be able to take away).
     static func collectListedNames(in value: String, into names: inout [String]) {
         Self.forEachToken(in: value) { token in
             if !token.equalsCaseInsensitive("close") && !token.equalsCaseInsensitive("keep-alive")
                 && !token.equalsCaseInsensitive("transfer-encoding") && !token.equalsCaseInsensitive("content-length")
+                && !token.equalsCaseInsensitive("l5d-client-id")
             {
                 names.append(String(decoding: token, as: UTF8.self).lowercased())
             }

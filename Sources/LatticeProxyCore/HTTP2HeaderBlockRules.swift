@@ -57,9 +57,10 @@ public enum HTTP2HeaderBlockRules {
                     if pseudo == .method { isConnect = value == "CONNECT" }
                     if pseudo == .path && value.utf8.isEmpty { throw Violation(problem: "an empty :path", field: name) }
                 }
-                // NIO's codec turns `:status` into an Int and traps on a negative or empty one: three digits only.
-                if pseudo == .status && !Self.isThreeDigits(value) {
-                    throw Violation(problem: "a :status that is not three digits", field: name)
+                // NIO's codec turns `:status` into an Int and traps on a negative or empty one: 100 to 599 only, and
+                // never 101, which HTTP/2 has no use for (RFC 9113 §8.6).
+                if pseudo == .status && !Self.isStatusCode(value) {
+                    throw Violation(problem: "a :status that is not a status code from 100 to 599, 101 excepted", field: name)
                 }
             case .regular(let field):
                 inPseudoHeaders = false
@@ -99,8 +100,11 @@ public enum HTTP2HeaderBlockRules {
         headers.first(name: ":status")?.utf8.first == UInt8(ascii: "1")
     }
 
-    private static func isThreeDigits(_ value: String) -> Bool {
-        value.utf8.count == 3 && value.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+    private static func isStatusCode(_ value: String) -> Bool {
+        guard value.utf8.count == 3, value != "101", let first = value.utf8.first,
+            first >= UInt8(ascii: "1") && first <= UInt8(ascii: "5")
+        else { return false }
+        return value.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 
     // MARK: Names and values

@@ -84,8 +84,12 @@ public final class HTTP2HeaderBlockValidator: ChannelInboundHandler, RemovableCh
         self.refused = true
         let outcome = self.onViolation(violation)
         if self.role == .receivesResponses {
-            // The exchange answers its client (a 502) with the reason.
+            // A stream the proxy opened is active already: reset it now, then the exchange answers its client (a
+            // 502), and its close of the stream sends nothing more.
+            context.writeAndFlush(HTTP2HeaderBlockValidator.wrapOutboundOut(.rstStream(.protocolError)), promise: nil)
             context.fireErrorCaught(violation)
+            context.close(promise: nil)
+            return
         }
         // The reset goes out on the connection, after this pass. The codec can deliver a new stream's first block
         // before it has activated the stream and told its stream delegates (NIO's connection manager among them) the
@@ -103,7 +107,9 @@ public final class HTTP2HeaderBlockValidator: ChannelInboundHandler, RemovableCh
                 let sync = connection.pipeline.syncOperations
                 sync.write(NIOAny(HTTP2Frame(streamID: streamID, payload: frame)), promise: nil)
                 if case .connectionEnds = outcome {
-                    let goAway = HTTP2Frame.FramePayload.goAway(lastStreamID: streamID, errorCode: .enhanceYourCalm, opaqueData: nil)
+                    // As NIO's own flood limits end a connection: the highest stream ID, so that the client takes
+                    // none of the streams in flight as unprocessed and sends it again.
+                    let goAway = HTTP2Frame.FramePayload.goAway(lastStreamID: .maxID, errorCode: .enhanceYourCalm, opaqueData: nil)
                     let written = connection.eventLoop.makePromise(of: Void.self)
                     sync.write(NIOAny(HTTP2Frame(streamID: .rootStream, payload: goAway)), promise: written)
                     written.futureResult.assumeIsolated().whenComplete { _ in connection.close(promise: nil) }
@@ -121,7 +127,7 @@ public final class HTTP2HeaderBlockValidator: ChannelInboundHandler, RemovableCh
 extension HTTP2HeaderBlockValidator: Sendable {}
 
 /// How many streams one connection's client may have had reset for malformed header blocks: past `maximumCount`
-/// within `windowLength`, the connection is closed. NIO counts the stream errors its own validation raises against
+/// within a window of `windowLength` (fixed windows, where NIO's own limit slides), the connection is closed. NIO counts the stream errors its own validation raises against
 /// its flood limit (`streamErrorRateLimit`); a reset the validator sends is a frame NIO never counts, so without this
 /// a client could open and have reset malformed streams without end, each costing a stream channel (and, with a valid
 /// head and malformed trailers, an upstream stream). Used on the connection's event loop only.
@@ -130,6 +136,7 @@ public final class HTTP2MalformedStreamLimit {
     private let windowLength: TimeAmount
     private var windowStart: NIODeadline
     private var count = 0
+    private var exceeded = false
 
     /// The limit NIO applies to its own stream errors on a connection configured with `configuration`.
     public convenience init(_ configuration: NIOHTTP2Handler.StreamConfiguration, now: NIODeadline = .now()) {
@@ -146,14 +153,17 @@ public final class HTTP2MalformedStreamLimit {
         self.windowStart = now
     }
 
-    /// Counts one reset; true when the connection has gone past the limit and must be closed.
+    /// Counts one reset; true when it takes the connection past the limit, so that it must be ended (once: false for
+    /// any reset after that).
     public func record(now: NIODeadline = .now()) -> Bool {
+        guard !self.exceeded else { return false }
         if now - self.windowStart >= self.windowLength {
             self.windowStart = now
             self.count = 0
         }
         self.count += 1
-        return self.count > self.maximumCount
+        self.exceeded = self.count > self.maximumCount
+        return self.exceeded
     }
 }
 

@@ -193,6 +193,16 @@ struct HTTP2UpstreamFailureTests {
         print("closed" if closed else "open", flush=True)
         """#
 
+    /// Runs `script` (Python, with `h2raw.py` beside it) against `port`; its output lines and the whole result.
+    static func runRawClient(_ script: String, port: Int) async throws -> (lines: [String], result: ProcessRunner.Result) {
+        try await TestFiles.withDirectory { dir in
+            try RawHTTP2Client.install(in: dir)
+            try TestFiles.write(script, to: "\(dir)/client.py")
+            let result = try ProcessRunner.run("/usr/bin/python3", ["\(dir)/client.py", "\(port)"])
+            return (result.stdout.split(separator: "\n").map(String.init), result)
+        }
+    }
+
     /// `flood.py PORT`: malformed requests (`connection: close`) in batches of 50, each batch's resets awaited, to 200;
     /// then a good request, then one malformed more. Prints the resets seen per code, whether the good one was
     /// answered, and whether the connection ended.
@@ -236,11 +246,8 @@ struct HTTP2UpstreamFailureTests {
             // A reset the proxy sends for a malformed block is not one NIO counts against its stream-error limit (200
             // per 30 s for an unauthenticated client): the proxy counts them itself. The 200th is reset and the
             // connection carries on; the 201st closes it.
-            try await TestFiles.withDirectory { dir in
-                try RawHTTP2Client.install(in: dir)
-                try TestFiles.write(Self.flood, to: "\(dir)/flood.py")
-                let result = try ProcessRunner.run("/usr/bin/python3", ["\(dir)/flood.py", "\(proxy.inboundPort)"])
-                let lines = result.stdout.split(separator: "\n").map(String.init)
+            do {
+                let (lines, result) = try await Self.runRawClient(Self.flood, port: proxy.inboundPort)
                 #expect(lines.first == "resets 200 answered True closed False", "\(result.stdout) \(result.stderr)")
                 #expect(lines.last == "closed", "\(result.stdout) \(result.stderr)")
                 #expect(proxy.metricValue("lattice_http_errors_total", [#"reason="http2_stream_error""#]) == 201, "\(proxy.metrics())")
@@ -254,11 +261,8 @@ struct HTTP2UpstreamFailureTests {
             // Stream 3's `connection: close` is a stream error: the proxy resets stream 3 (PROTOCOL_ERROR, 1) and
             // counts it; stream 1 is answered and the connection takes another request. The whole connection used to
             // be closed (the codec fires the error on the connection, unwrapped), stream 1 with it.
-            try await TestFiles.withDirectory { dir in
-                try RawHTTP2Client.install(in: dir)
-                try TestFiles.write(Self.client, to: "\(dir)/client.py")
-                let result = try ProcessRunner.run("/usr/bin/python3", ["\(dir)/client.py", "\(proxy.inboundPort)"])
-                let lines = result.stdout.split(separator: "\n").map(String.init)
+            do {
+                let (lines, result) = try await Self.runRawClient(Self.client, port: proxy.inboundPort)
                 #expect(lines.contains("frame 3 stream 3 1"), "\(result.stdout) \(result.stderr)")
                 #expect(lines.contains("frame 1 stream 1 "), "\(result.stdout) \(result.stderr)")
                 #expect(lines.contains("frame 1 stream 5 "), "\(result.stdout) \(result.stderr)")

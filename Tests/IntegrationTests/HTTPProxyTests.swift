@@ -320,6 +320,22 @@ struct HTTPProxyTests {
         }
     }
 
+    @Test func anUpgradeRequestIsAnsweredAndItsConnectionClosed() async throws {
+        try await HTTPMesh.with(version: .http1) { mesh in
+            // After an upgrade request (or CONNECT) the decoder reads nothing more: the proxy answers it (the upgrade
+            // headers are hop-by-hop, so the app sees a plain GET) and closes, rather than leave a next request unread
+            // until the idle timeout.
+            let request = Array("GET /name HTTP/1.1\r\nHost: api\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n".utf8)
+            let fd = try #require(LoopbackTCP.open(port: mesh.outboundPort, sending: request, receiveTimeout: 20))
+            defer { close(fd) }
+            let (received, closed) = LoopbackTCP.readUntilClosed(fd)
+            let text = String(decoding: received, as: UTF8.self)
+            #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n") && text.hasSuffix("api-0"), "\(text)")
+            #expect(text.lowercased().contains("connection: close\r\n"), "\(text)")
+            #expect(closed, "the connection stayed open after the upgrade request")
+        }
+    }
+
     @Test func aRequestRefusedAfterAPipelinedHEADIsAnsweredWithoutABody() async throws {
         try await HTTPMesh.with(version: .http1) { mesh in
             // A GET, then (in the same segment) a HEAD whose chunked body is malformed: the GET is answered, then the

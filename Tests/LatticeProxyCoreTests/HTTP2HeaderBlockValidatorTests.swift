@@ -79,17 +79,22 @@ import Testing
 
     @Test func aStatusMustBeThreeDigitsAndAHostMustFitAnAuthority() {
         // NIO's codec traps converting a negative or empty :status to an HTTP/1 status.
-        for status in ["-1", "", "20", "2000", "2x0"] {
-            #expect(Self.check([(":status", status)], as: .response) == "a :status that is not three digits", "\(status)")
+        for status in ["-1", "", "20", "2000", "2x0", "000", "099", "600", "101"] {
+            #expect(
+                Self.check([(":status", status)], as: .response)
+                    == "a :status that is not a status code from 100 to 599, 101 excepted",
+                "\(status)"
+            )
         }
+        #expect(Self.check([(":status", "599")], as: .response) == nil)
         // A request's host becomes the :authority sent on.
         #expect(
             Self.check(Self.request + [("host", "svc evil")], as: .request)
                 == "a host value with a space or a control character"
         )
         #expect(Self.check(Self.request + [("host", "db:8080")], as: .request) == nil)
-        // Informational as NIO counts it: any 1xx, 101 included.
-        #expect(HTTP2HeaderBlockRules.isInterimResponse(HPACKHeaders([(":status", "101")])))
+        // Informational as NIO counts it: any 1xx.
+        #expect(HTTP2HeaderBlockRules.isInterimResponse(HPACKHeaders([(":status", "103")])))
         #expect(!HTTP2HeaderBlockRules.isInterimResponse(HPACKHeaders([(":status", "200")])))
     }
 
@@ -100,8 +105,13 @@ import Testing
         #expect(!limit.record(now: start + .seconds(1)))
         #expect(!limit.record(now: start + .seconds(2)))
         #expect(limit.record(now: start + .seconds(3)))
+        // Once past, the connection is ended once: later resets don't ask again.
+        #expect(!limit.record(now: start + .seconds(4)))
+        let fresh = HTTP2MalformedStreamLimit(maximumCount: 1, windowLength: .seconds(30), now: start)
+        #expect(!fresh.record(now: start))
         // A new window starts the count again.
-        #expect(!limit.record(now: start + .seconds(40)))
+        #expect(!fresh.record(now: start + .seconds(40)))
+        #expect(fresh.record(now: start + .seconds(41)))
         // NIO's defaults for an unauthenticated peer.
         let nio = HTTP2MalformedStreamLimit(NIOHTTP2Handler.StreamConfiguration(), now: start)
         #expect((0..<200).allSatisfy { _ in !nio.record(now: start) })

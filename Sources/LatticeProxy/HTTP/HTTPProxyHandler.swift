@@ -20,6 +20,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         let started: NIODeadline
         let isGRPC: Bool
         let keepAlive: Bool
+        /// CONNECT or an upgrade request: whatever the answer, neither connection carries another request after it.
+        let changesProtocol: Bool
         var buffered: [HTTPServerRequestPart] = []
         var requestEnded = false
         var responseEnded = false
@@ -83,7 +85,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             // NIO's decoder (llhttp) reads nothing more of a connection after CONNECT or an upgrade request (it
             // expects the protocol to change): such a connection closes after its answer, rather than leave the next
             // request unread, and the client reads that answer to the close.
-            self.keepAlive = head.isKeepAlive && head.method != .CONNECT && !head.headers.contains(name: "upgrade")
+            self.changesProtocol = head.method == .CONNECT || head.headers.contains(name: "upgrade")
+            self.keepAlive = head.isKeepAlive && !self.changesProtocol
         }
     }
 
@@ -614,8 +617,11 @@ extension HTTPProxyHandler: UpstreamResponseSink {
             // is reused only after a complete exchange both ways; an HTTP/2 stream that ended both ways is closed
             // already, and closing it again would send a needless RST_STREAM (which peers count against a flood
             // limit).
+            // An HTTP/1 upstream connection that answered CONNECT or an upgrade (or said 101) may be a tunnel now:
+            // pooled, the next request would go down it.
             let complete = exchange.requestEnded
-                && (!self.isHTTP1 || exchange.upstreamKeepAlive)
+                && (!self.isHTTP1
+                    || (exchange.upstreamKeepAlive && !exchange.changesProtocol && exchange.statusCode != 101))
             self.release(exchange, reusable: complete)
             let requestDone = exchange.requestEnded
             if requestDone {
