@@ -4,11 +4,11 @@ import NIOHTTP2
 
 /// The first handler of an HTTP/2 stream channel: checks each header block the stream receives
 /// (``HTTP2HeaderBlockRules``) in place of the codec's validation, which the proxy turns off. A malformed block is not
-/// passed on; the stream is reset with PROTOCOL_ERROR, as the codec did, and the connection and its other streams
-/// carry on.
-/// - A stream the proxy serves (a client's request) just ends, and ``onViolation`` counts it.
-/// - A stream the proxy opened (an upstream's response) also fires the violation down the stream's pipeline, so that
-///   the exchange waiting for the response answers its client (a 502).
+/// passed on, and the connection and its other streams carry on.
+/// - A stream the proxy serves (a client's request) is reset with PROTOCOL_ERROR, as the codec did, and
+///   ``onViolation`` counts it (and may end the connection).
+/// - A stream the proxy opened (an upstream's response) gets the violation fired down its pipeline: the exchange
+///   waiting for the response answers its client (a 502) and closes the stream.
 public final class HTTP2HeaderBlockValidator: ChannelInboundHandler, RemovableChannelHandler {
     public typealias InboundIn = HTTP2Frame.FramePayload
     public typealias InboundOut = HTTP2Frame.FramePayload
@@ -84,9 +84,9 @@ public final class HTTP2HeaderBlockValidator: ChannelInboundHandler, RemovableCh
         self.refused = true
         let outcome = self.onViolation(violation)
         if self.role == .receivesResponses {
-            // A stream the proxy opened is active already: reset it now, then the exchange answers its client (a
-            // 502), and its close of the stream sends nothing more.
-            context.writeAndFlush(HTTP2HeaderBlockValidator.wrapOutboundOut(.rstStream(.protocolError)), promise: nil)
+            // The exchange answers its client (a 502, logged with the violation) and closes the stream, which resets
+            // it (CANCEL) if it is still open: one reset, where one of ours first would have been followed by that
+            // one, or have come after the upstream's own end of the stream.
             context.fireErrorCaught(violation)
             context.close(promise: nil)
             return
@@ -107,9 +107,9 @@ public final class HTTP2HeaderBlockValidator: ChannelInboundHandler, RemovableCh
                 let sync = connection.pipeline.syncOperations
                 sync.write(NIOAny(HTTP2Frame(streamID: streamID, payload: frame)), promise: nil)
                 if case .connectionEnds = outcome {
-                    // As NIO's own flood limits end a connection: the highest stream ID, so that the client takes
-                    // none of the streams in flight as unprocessed and sends it again.
-                    let goAway = HTTP2Frame.FramePayload.goAway(lastStreamID: .maxID, errorCode: .enhanceYourCalm, opaqueData: nil)
+                    // As NIO's own flood limits end a misbehaving peer's connection: last stream 0. (Never above a
+                    // GOAWAY already sent, which NIO would refuse as a connection error.)
+                    let goAway = HTTP2Frame.FramePayload.goAway(lastStreamID: .rootStream, errorCode: .enhanceYourCalm, opaqueData: nil)
                     let written = connection.eventLoop.makePromise(of: Void.self)
                     sync.write(NIOAny(HTTP2Frame(streamID: .rootStream, payload: goAway)), promise: written)
                     written.futureResult.assumeIsolated().whenComplete { _ in connection.close(promise: nil) }

@@ -198,7 +198,7 @@ import Testing
         _ = try channel.finish()
     }
 
-    @Test func aMalformedResponseFailsTheExchangeAndResetsTheStream() throws {
+    @Test func aMalformedResponseFailsTheExchangeAndClosesTheStream() throws {
         let recorder = ErrorRecorder()
         let channel = EmbeddedChannel(handlers: [HTTP2HeaderBlockValidator(role: .receivesResponses), recorder])
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
@@ -206,12 +206,9 @@ import Testing
         #expect(recorder.frames == 0)
         #expect(recorder.errors.count == 1)
         #expect((recorder.errors.first as? HTTP2HeaderBlockRules.Violation)?.problem == "a connection-specific field")
+        // The stream's close is the one reset (the codec sends it, CANCEL): the validator writes none of its own.
         channel.embeddedEventLoop.run()
-        guard case .rstStream(let code) = try channel.readOutbound(as: HTTP2Frame.FramePayload.self) else {
-            Issue.record("no RST_STREAM")
-            return
-        }
-        #expect(code == .protocolError)
+        #expect(try channel.readOutbound(as: HTTP2Frame.FramePayload.self) == nil)
         #expect(!channel.isActive)
     }
 }

@@ -20,7 +20,7 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         let started: NIODeadline
         let isGRPC: Bool
         let keepAlive: Bool
-        /// CONNECT or an upgrade request: whatever the answer, neither connection carries another request after it.
+        /// CONNECT or an upgrade request: whatever the answer, the client's connection carries no request after it.
         let changesProtocol: Bool
         var buffered: [HTTPServerRequestPart] = []
         var requestEnded = false
@@ -539,7 +539,14 @@ final class HTTPProxyHandler: ChannelInboundHandler {
     /// HTTP/1: whether the connection closes once this exchange's response is out: the client asked for it, or it
     /// half-closed (or the proxy is shutting down) and nothing else is owed, not even a 400 for a refused request.
     private func closesAfter(_ exchange: Exchange) -> Bool {
-        self.isHTTP1 && (!exchange.keepAlive || (self.closeAfterResponse && self.queued.isEmpty && !self.refusalOwed))
+        self.isHTTP1 && (self.closesAfterAnswer(exchange) || (self.closeAfterResponse && self.queued.isEmpty && !self.refusalOwed))
+    }
+
+    /// The exchange itself ends its client's connection: the client asked, or it was CONNECT or an upgrade request
+    /// (the decoder reads nothing after one), or the upstream answered 101 (the client may take the protocol as
+    /// switched).
+    private func closesAfterAnswer(_ exchange: Exchange) -> Bool {
+        !exchange.keepAlive || exchange.statusCode == 101
     }
 
     private func release(_ exchange: Exchange, reusable: Bool) {
@@ -576,8 +583,9 @@ extension HTTPProxyHandler: UpstreamResponseSink {
         guard let exchange = self.current, let context = self.context, !exchange.responseEnded else { return }
         switch part {
         case .head(var head):
-            if head.status.code < 200 {
-                // Informational (100 Continue, 103 Early Hints): passed on, the real response follows.
+            if head.status.code < 200 && head.status != .switchingProtocols {
+                // Informational (100 Continue, 103 Early Hints): passed on, the real response follows. A 101 is the
+                // last the decoder reads of that connection: it is final.
                 self.send(.head(head), context: context)
                 return
             }
@@ -598,7 +606,7 @@ extension HTTPProxyHandler: UpstreamResponseSink {
             // HTTP/1: the encoder leaves the upstream's hop-by-hop headers out and adds `connection: close` when the
             // client's connection ends after this response.
             if self.isHTTP1, head.version != .http1_1 { head.version = .http1_1 }
-            self.send(.head(head), closing: !exchange.keepAlive, context: context)
+            self.send(.head(head), closing: self.closesAfterAnswer(exchange), context: context)
         case .body(let buffer):
             self.send(.body(.byteBuffer(buffer)), context: context)
         case .end(let trailers):
@@ -617,11 +625,12 @@ extension HTTPProxyHandler: UpstreamResponseSink {
             // is reused only after a complete exchange both ways; an HTTP/2 stream that ended both ways is closed
             // already, and closing it again would send a needless RST_STREAM (which peers count against a flood
             // limit).
-            // An HTTP/1 upstream connection that answered CONNECT or an upgrade (or said 101) may be a tunnel now:
-            // pooled, the next request would go down it.
+            // An HTTP/1 upstream connection that answered CONNECT, or said 101, may be a tunnel now (and its decoder
+            // reads no more): pooled, the next request would go down it. (An upgrade request went upstream as a plain
+            // one: its upgrade headers are hop-by-hop.)
             let complete = exchange.requestEnded
                 && (!self.isHTTP1
-                    || (exchange.upstreamKeepAlive && !exchange.changesProtocol && exchange.statusCode != 101))
+                    || (exchange.upstreamKeepAlive && exchange.head.method != .CONNECT && exchange.statusCode != 101))
             self.release(exchange, reusable: complete)
             let requestDone = exchange.requestEnded
             if requestDone {
