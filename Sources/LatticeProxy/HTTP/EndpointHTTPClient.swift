@@ -106,9 +106,10 @@ final class EndpointHTTPClient {
                         // by llhttp in strict mode, which refuses names that are not tokens and values with CR, LF or
                         // NUL, and the proxy adds only `l5d-client-id` (a verified certificate's DNS name). Checking
                         // each header again cost a handler hop and ~3 % of the proxy's instructions per request.
-                        // NIO's response decoder, with the proxy's request encoder (``HTTP1RequestEncoder``: NIO's
-                        // framing in one pass and one allocation) in place of NIO's, in the same order: the decoder
-                        // watches each request go by to know which responses answer a HEAD.
+                        // NIO's response decoder, with the proxy's request encoder (``HTTP1RequestEncoder``: the body
+                        // framed as the client's decoder framed it, hop-by-hop headers left out, one pass and one
+                        // allocation) in place of NIO's, in the same order: the decoder watches each request go by to
+                        // know which responses answer a HEAD.
                         try channel.pipeline.syncOperations.addHandler(HTTP1RequestEncoder(dropsHopByHopHeaders: true))
                         try channel.pipeline.syncOperations.addHandler(
                             ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes))

@@ -29,9 +29,9 @@ enum HTTPServerSide {
             // mode (see EndpointHTTPClient), or made by the proxy from constants. A request the decoder refuses is
             // answered 400 by HTTPProxyHandler.
             // NIO's request decoder; the responses are encoded by the request handler itself with the proxy's own
-            // encoder (``HTTP1ResponseEncoder``: NIO's framing in one pass and one allocation, and no response part
-            // boxed and cast on its way down the pipeline). The handler tells it each request's method, as NIO's
-            // request decoder tells NIO's encoder.
+            // encoder (``HTTP1ResponseEncoder``: NIO's framing and hop-by-hop headers left out, in one pass and one
+            // allocation, and no response part boxed and cast on its way down the pipeline). The handler tells it each
+            // request's method, as NIO's request decoder tells NIO's encoder.
             try sync.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
             let encoder = HTTP1ResponseEncoder(dropsHopByHopHeaders: true)
             try sync.addHandler(HTTPProxyHandler(routes: routes, timeouts: timeouts, responseEncoder: encoder))
