@@ -111,12 +111,11 @@ public final class HTTP1ResponseEncoder: ChannelOutboundHandler, RemovableChanne
                 rule = next
                 self.suppressesBody = next != .allowed
             }
-            let expectation: HTTP1HeadWriter.BodyExpectation =
-                rule == .connect || !head.status.mayHaveResponseBody ? .no : .yes
+            let mayHaveBody = rule != .connect && head.status.mayHaveResponseBody
             let hopByHop: HTTP1HeadWriter.HopByHop =
                 self.dropsHopByHopHeaders ? .dropped(close: closingConnection) : .kept
             let written = HTTP1HeadWriter.write(
-                head, expectation: expectation, hopByHop: hopByHop, allocator: context.channel.allocator
+                head, mayHaveBody: mayHaveBody, hopByHop: hopByHop, allocator: context.channel.allocator
             )
             self.framing = self.suppressesBody ? .neither : written.framing
             context.write(HTTP1ResponseEncoder.wrapOutboundOut(.byteBuffer(written.head)), promise: promise)

@@ -32,21 +32,12 @@ public enum HTTP1BodyFraming: Sendable {
 /// through an unspecialised `dropFirst`, and `HTTPHeaders.remove`/`contains` passes for framing); this is one length
 /// pass, one allocation and a `memcpy` per string.
 public enum HTTP1HeadWriter {
-    /// Whether the message may carry a body, as NIO decides it from a request's method or a response's status.
-    public enum BodyExpectation: Sendable {
-        /// Never a body (TRACE; 1xx, 204, 304, an answer to CONNECT): framing headers are dropped.
-        case no
-        /// A body is expected (POST, PUT, PATCH; any other response): chunked unless `content-length` says otherwise.
-        case yes
-        /// A body is possible but rare (GET, HEAD, DELETE, …): framed as its headers say.
-        case unlikely
-    }
-
-    public static func requestExpectation(_ method: HTTPMethod) -> BodyExpectation {
+    /// Whether a request with `method` is expected to carry a body (NIO's rule): one without framing headers is then
+    /// chunked.
+    static func expectsBody(_ method: HTTPMethod) -> Bool {
         switch method {
-        case .TRACE: return .no
-        case .POST, .PUT, .PATCH: return .yes
-        default: return .unlikely
+        case .POST, .PUT, .PATCH: return true
+        default: return false
         }
     }
 
@@ -72,7 +63,7 @@ public enum HTTP1HeadWriter {
         let startLength = method.utf8.count + 1 + head.uri.utf8.count + 1 + version.length + 2
         return self.write(
             headers: head.headers,
-            rule: .request(expectsBody: self.requestExpectation(head.method) == .yes),
+            rule: .request(expectsBody: self.expectsBody(head.method)),
             hopByHop: hopByHop,
             version: head.version,
             startLength: startLength,
@@ -87,11 +78,11 @@ public enum HTTP1HeadWriter {
         }
     }
 
-    /// `head`, answering a request whose body rules are `expectation`'s, in a buffer of its own, and how its body is
-    /// framed.
+    /// `head` in a buffer of its own, and how its body is framed; `mayHaveBody`: false for 1xx, 204, 304 or an answer
+    /// to CONNECT (its framing headers are dropped).
     public static func write(
         _ head: HTTPResponseHead,
-        expectation: BodyExpectation,
+        mayHaveBody: Bool,
         hopByHop: HopByHop = .kept,
         allocator: ByteBufferAllocator
     ) -> (head: ByteBuffer, framing: HTTP1BodyFraming) {
@@ -103,7 +94,7 @@ public enum HTTP1HeadWriter {
         let startLength = version.length + 1 + (otherCode?.utf8.count ?? 3) + 1 + reason.utf8.count + 2
         return self.write(
             headers: head.headers,
-            rule: .response(expectation),
+            rule: .response(mayHaveBody: mayHaveBody),
             hopByHop: hopByHop,
             version: head.version,
             startLength: startLength,
@@ -149,7 +140,7 @@ public enum HTTP1HeadWriter {
     private enum FramingRule {
         /// A request as the decoder framed it; `expectsBody`: POST, PUT, PATCH.
         case request(expectsBody: Bool)
-        case response(BodyExpectation)
+        case response(mayHaveBody: Bool)
     }
 
     private static func write(
@@ -167,7 +158,6 @@ public enum HTTP1HeadWriter {
         var fieldsLength = 0
         var hasContentLength = false
         var hasTransferEncoding = false
-        var firstTransferEncodingIsChunked = false
         var hasHopByHop = false
         /// Names `connection` lists besides its options (rare: usually it says only `keep-alive` or `close`).
         var listed: [String] = []
@@ -177,7 +167,6 @@ public enum HTTP1HeadWriter {
             case .contentLength:
                 hasContentLength = true
             case .transferEncoding:
-                if !hasTransferEncoding { firstTransferEncodingIsChunked = value == "chunked" }
                 hasTransferEncoding = true
             case .connection:
                 hasHopByHop = true
@@ -209,14 +198,14 @@ public enum HTTP1HeadWriter {
             } else {
                 framing = .neither
             }
-        case .response(.no):
+        case .response(mayHaveBody: false):
             framing = .neither
             dropContentLength = true
             dropTransferEncoding = true
-        case .response(.yes) where hasContentLength, .response(.unlikely) where hasContentLength:
+        case .response where hasContentLength:
             framing = .contentLength
             dropTransferEncoding = true
-        case .response(.yes):
+        case .response:
             if isHTTP11OrLater {
                 framing = .chunked
                 dropTransferEncoding = true
@@ -224,8 +213,6 @@ public enum HTTP1HeadWriter {
             } else {
                 framing = .neither
             }
-        case .response(.unlikely):
-            framing = isHTTP11OrLater && firstTransferEncodingIsChunked ? .chunked : .neither
         }
         let dropsHopByHopNow = dropsHopByHop && hasHopByHop
         let dropsAny =

@@ -20,8 +20,6 @@ final class HTTPProxyHandler: ChannelInboundHandler {
         let started: NIODeadline
         let isGRPC: Bool
         let keepAlive: Bool
-        /// CONNECT or an upgrade request: whatever the answer, the client's connection carries no request after it.
-        let changesProtocol: Bool
         var buffered: [HTTPServerRequestPart] = []
         var requestEnded = false
         var responseEnded = false
@@ -85,8 +83,8 @@ final class HTTPProxyHandler: ChannelInboundHandler {
             // NIO's decoder (llhttp) reads nothing more of a connection after CONNECT or an upgrade request (it
             // expects the protocol to change): such a connection closes after its answer, rather than leave the next
             // request unread, and the client reads that answer to the close.
-            self.changesProtocol = head.method == .CONNECT || head.headers.contains(name: "upgrade")
-            self.keepAlive = head.isKeepAlive && !self.changesProtocol
+            let changesProtocol = head.method == .CONNECT || head.headers.contains(name: "upgrade")
+            self.keepAlive = head.isKeepAlive && !changesProtocol
         }
     }
 
