@@ -171,40 +171,55 @@ final class EndpointHTTPClient {
     // MARK: HTTP/2
 
     private func http2Exchange(_ completion: @escaping ExchangeCompletion, retry: Bool = true) {
+        // The common case, a connection ready: the stream is opened now, with no future to wait on first.
+        if case .ready(let multiplexer, let channel, let goAway) = self.http2, channel.isActive {
+            self.openStream(on: multiplexer, goAway: goAway, completion, retry: retry)
+            return
+        }
         self.multiplexer().assumeIsolated().whenComplete { result in
             switch result {
             case .success(let (multiplexer, goAway)):
-                let relay = ResponseRelay()
-                let relayBox = NIOLoopBound(relay, eventLoop: self.eventLoop)
-                multiplexer.createStreamChannel { stream in
-                    stream.eventLoop.makeCompletedFuture {
-                        // The upstream's header blocks are checked here rather than by the codec (see
-                        // HTTP2HeaderBlockRules); a malformed response fails its request only (a 502).
-                        try stream.pipeline.syncOperations.addHandler(HTTP2HeaderBlockValidator(role: .receivesResponses))
-                        try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .http))
-                        try stream.pipeline.syncOperations.addHandler(relayBox.value)
-                    }
-                }.assumeIsolated().whenComplete { result in
-                    switch result {
-                    case .success(let stream):
-                        let exchange = UpstreamExchange(channel: stream, relay: relay, goAway: goAway)
-                        completion(.success(exchange))
-                    case .failure(let error):
-                        // The connection can't open streams any more (the server sent GOAWAY while shutting down):
-                        // drop it and try once on a fresh one.
-                        if case .ready(_, let channel, _) = self.http2 {
-                            self.http2 = .idle
-                            channel.close(promise: nil)
-                        }
-                        if retry {
-                            self.http2Exchange(completion, retry: false)
-                        } else {
-                            completion(.failure(error))
-                        }
-                    }
-                }
+                self.openStream(on: multiplexer, goAway: goAway, completion, retry: retry)
             case .failure(let error):
                 completion(.failure(error))
+            }
+        }
+    }
+
+    private func openStream(
+        on multiplexer: NIOHTTP2Handler.StreamMultiplexer,
+        goAway: HTTP2ConnectionGoAway,
+        _ completion: @escaping ExchangeCompletion,
+        retry: Bool
+    ) {
+        let relay = ResponseRelay()
+        let relayBox = NIOLoopBound(relay, eventLoop: self.eventLoop)
+        multiplexer.createStreamChannel { stream in
+            stream.eventLoop.makeCompletedFuture {
+                // The upstream's header blocks are checked here rather than by the codec (see
+                // HTTP2HeaderBlockRules); a malformed response fails its request only (a 502).
+                try stream.pipeline.syncOperations.addHandler(HTTP2HeaderBlockValidator(role: .receivesResponses))
+                // The proxy's own codec: the request came in on HTTP/2 too (see HTTP2HeadConversion).
+                try stream.pipeline.syncOperations.addHandler(HTTP2ClientStreamCodec())
+                try stream.pipeline.syncOperations.addHandler(relayBox.value)
+            }
+        }.assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let stream):
+                let exchange = UpstreamExchange(channel: stream, relay: relay, goAway: goAway)
+                completion(.success(exchange))
+            case .failure(let error):
+                // The connection can't open streams any more (the server sent GOAWAY while shutting down):
+                // drop it and try once on a fresh one.
+                if case .ready(_, let channel, _) = self.http2 {
+                    self.http2 = .idle
+                    channel.close(promise: nil)
+                }
+                if retry {
+                    self.http2Exchange(completion, retry: false)
+                } else {
+                    completion(.failure(error))
+                }
             }
         }
     }

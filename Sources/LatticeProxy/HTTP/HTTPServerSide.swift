@@ -99,7 +99,8 @@ enum HTTPServerSide {
                             return .connectionEnds
                         }
                     )
-                    try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                    // The proxy's own codec, for a request that goes upstream on HTTP/2 too (see HTTP2HeadConversion).
+                    try stream.pipeline.syncOperations.addHandler(HTTP2ServerStreamCodec())
                     try stream.pipeline.syncOperations.addHandler(HTTPProxyHandler(routes: routes))
                 }
             }
