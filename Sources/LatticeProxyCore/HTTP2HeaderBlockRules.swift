@@ -36,6 +36,7 @@ public enum HTTP2HeaderBlockRules {
         var inPseudoHeaders = true
         var seen = PseudoHeaders()
         var isConnect = false
+        var hasHost = false
         for (name, value, _) in headers {
             let nameKind = Self.classify(name)
             switch nameKind {
@@ -73,8 +74,13 @@ public enum HTTP2HeaderBlockRules {
                 }
                 // A request's `host` becomes the `:authority` the proxy sends on (NIO's codecs): it is held to the
                 // pseudo-header rule here, as NIO's check of the block sent held it.
-                if field == .host && kind == .request && !Self.isValidPseudoHeaderValue(value) {
-                    throw Violation(problem: "a host value with a space or a control character", field: name)
+                if field == .host && kind == .request {
+                    guard Self.isValidPseudoHeaderValue(value) else {
+                        throw Violation(problem: "a host value with a space or a control character", field: name)
+                    }
+                    // Two would be two authorities to choose from (HTTP/1 answers that with a 400).
+                    guard !hasHost else { throw Violation(problem: "a repeated host", field: name) }
+                    hasHost = true
                 }
             }
         }

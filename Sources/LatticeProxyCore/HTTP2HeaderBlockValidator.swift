@@ -77,6 +77,12 @@ public final class HTTP2HeaderBlockValidator: ChannelInboundHandler, RemovableCh
             self.refuse(error, context: context)
             return
         }
+        if kind == .response && !self.headReceived && headers.endStream {
+            // An informational response is never the last (RFC 9113 §8.1): the final one it promises could not come,
+            // and the exchange would wait for it.
+            self.refuse(.init(problem: "an informational response that ends the stream", field: ":status"), context: context)
+            return
+        }
         context.fireChannelRead(data)
     }
 

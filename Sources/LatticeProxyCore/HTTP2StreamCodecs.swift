@@ -55,32 +55,45 @@ public final class HTTP2ServerStreamCodec: ChannelInboundHandler, ChannelOutboun
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if let refusal = self.held.refusal {
+            promise?.fail(refusal)
+            return
+        }
         switch HTTP2ServerStreamCodec.unwrapOutboundIn(data) {
         case .head(let head):
             let block = HTTP2HeadConversion.responseBlock(for: head)
-            self.held.hold(.headers(.init(headers: block)), promise: promise, context: context)
+            self.held.hold(.headers(.init(headers: block)), promise: promise)?.write(on: context)
         case .body(let body):
-            self.held.hold(.data(.init(data: body)), promise: promise, context: context)
+            self.held.hold(.data(.init(data: body)), promise: promise)?.write(on: context)
         case .end(let trailers):
-            self.held.end(trailers.map(HTTP2HeadConversion.trailersBlock(for:)), promise: promise, context: context)
+            let (first, second) = self.held.end(trailers.map(HTTP2HeadConversion.trailersBlock(for:)), promise: promise)
+            first.write(on: context)
+            second?.write(on: context)
         }
     }
 
     public func flush(context: ChannelHandlerContext) {
-        self.held.release(context: context)
+        self.held.take()?.write(on: context)
         context.flush()
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        self.held.fail(error)
+        self.held.take()?.promise?.fail(error)
         context.fireErrorCaught(error)
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
-        self.held.fail(ChannelError.ioOnClosedChannel)
+        self.held.close()?.fail(ChannelError.ioOnClosedChannel)
         context.fireChannelInactive()
     }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        self.held.close()?.fail(ChannelError.ioOnClosedChannel)
+    }
 }
+
+@available(*, unavailable)
+extension HTTP2ServerStreamCodec: Sendable {}
 
 /// A stream the proxy opened to an HTTP/2 upstream, as HTTP/1-style request parts out and response parts in; in
 /// place of NIO's `HTTP2FramePayloadToHTTP1ClientCodec` (see ``HTTP2ServerStreamCodec``). It sits after an
@@ -138,6 +151,10 @@ public final class HTTP2ClientStreamCodec: ChannelInboundHandler, ChannelOutboun
     }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if let refusal = self.held.refusal {
+            promise?.fail(refusal)
+            return
+        }
         switch HTTP2ClientStreamCodec.unwrapOutboundIn(data) {
         case .head(let head):
             let block: HPACKHeaders
@@ -148,29 +165,38 @@ public final class HTTP2ClientStreamCodec: ChannelInboundHandler, ChannelOutboun
                 context.fireErrorCaught(error)
                 return
             }
-            self.held.hold(.headers(.init(headers: block)), promise: promise, context: context)
+            self.held.hold(.headers(.init(headers: block)), promise: promise)?.write(on: context)
         case .body(let body):
-            self.held.hold(.data(.init(data: body)), promise: promise, context: context)
+            self.held.hold(.data(.init(data: body)), promise: promise)?.write(on: context)
         case .end(let trailers):
-            self.held.end(trailers.map(HTTP2HeadConversion.trailersBlock(for:)), promise: promise, context: context)
+            let (first, second) = self.held.end(trailers.map(HTTP2HeadConversion.trailersBlock(for:)), promise: promise)
+            first.write(on: context)
+            second?.write(on: context)
         }
     }
 
     public func flush(context: ChannelHandlerContext) {
-        self.held.release(context: context)
+        self.held.take()?.write(on: context)
         context.flush()
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        self.held.fail(error)
+        self.held.take()?.promise?.fail(error)
         context.fireErrorCaught(error)
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
-        self.held.fail(ChannelError.ioOnClosedChannel)
+        self.held.close()?.fail(ChannelError.ioOnClosedChannel)
         context.fireChannelInactive()
     }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        self.held.close()?.fail(ChannelError.ioOnClosedChannel)
+    }
 }
+
+@available(*, unavailable)
+extension HTTP2ClientStreamCodec: Sendable {}
 
 /// A stream's header blocks as received so far: none, the request or final response, then trailers (the last).
 private enum HeaderBlocksReceived {
@@ -183,67 +209,95 @@ private enum HeaderBlocksReceived {
 public enum HTTP2StreamCodecError: Error, Equatable {
     /// A header block after trailers: the stream's peer broke the protocol (its stream state should have prevented it).
     case headerBlockAfterTrailers
+    /// A part written after the message's end.
+    case writeAfterEnd
 }
 
-/// The frame a stream codec wrote last, held back so that the end of the message can ride on it as END_STREAM.
-private struct HeldStreamFrame {
-    private var frame: HTTP2Frame.FramePayload?
-    private var promise: EventLoopPromise<Void>?
+/// One frame to write, with its write's promise.
+private struct StreamFrameWrite {
+    var frame: HTTP2Frame.FramePayload
+    var promise: EventLoopPromise<Void>?
 
-    /// Writes the frame held before (if any) and holds `frame`.
-    mutating func hold(_ frame: HTTP2Frame.FramePayload, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
-        self.release(context: context)
-        self.frame = frame
-        self.promise = promise
+    func write(on context: ChannelHandlerContext) {
+        context.write(NIOAny(self.frame), promise: self.promise)
+    }
+}
+
+/// The frame a stream codec wrote last, held back so that the end of the message can ride on it as END_STREAM. Only
+/// state: it hands back what is to be written, and the codec writes it once the state has changed (a write's
+/// callbacks may come back into the codec).
+private struct HeldStreamFrame {
+    private enum State {
+        case open
+        case ended
+        case closed
     }
 
-    /// The end of the message: on the frame held, as END_STREAM, when there are no trailers; otherwise that frame, then
-    /// the trailers' HEADERS (or an empty DATA) with END_STREAM.
-    mutating func end(_ trailers: HPACKHeaders?, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
-        if trailers == nil, var last = self.frame {
-            switch last {
+    private var held: StreamFrameWrite?
+    private var state = State.open
+
+    /// Why a part may not be written now (the message ended, the stream closed), or nil: it may.
+    var refusal: (any Error)? {
+        switch self.state {
+        case .open: nil
+        case .ended: HTTP2StreamCodecError.writeAfterEnd
+        case .closed: ChannelError.ioOnClosedChannel
+        }
+    }
+
+    /// Holds `frame`; returns the frame held before, to be written now.
+    mutating func hold(_ frame: HTTP2Frame.FramePayload, promise: EventLoopPromise<Void>?) -> StreamFrameWrite? {
+        let previous = self.held
+        self.held = StreamFrameWrite(frame: frame, promise: promise)
+        return previous
+    }
+
+    /// The end of the message; returns what to write, in order: the frame held with END_STREAM on it when there are
+    /// no trailers, otherwise that frame (if any) and then the trailers' HEADERS (or an empty DATA) with END_STREAM.
+    mutating func end(
+        _ trailers: HPACKHeaders?,
+        promise: EventLoopPromise<Void>?
+    ) -> (StreamFrameWrite, StreamFrameWrite?) {
+        self.state = .ended
+        let previous = self.held
+        self.held = nil
+        if trailers == nil, var last = previous {
+            switch last.frame {
             case .headers(var headers):
                 headers.endStream = true
-                last = .headers(headers)
+                last.frame = .headers(headers)
             case .data(var data):
                 data.endStream = true
-                last = .data(data)
+                last.frame = .data(data)
             default:
                 break
             }
-            var combined = self.promise
             if let promise {
-                if let held = combined { held.futureResult.cascade(to: promise) } else { combined = promise }
+                if let held = last.promise { held.futureResult.cascade(to: promise) } else { last.promise = promise }
             }
-            self.frame = nil
-            self.promise = nil
-            context.write(NIOAny(last), promise: combined)
-            return
+            return (last, nil)
         }
-        self.release(context: context)
         let end: HTTP2Frame.FramePayload
         if let trailers {
             end = .headers(.init(headers: trailers, endStream: true))
         } else {
             end = .data(.init(data: .byteBuffer(ByteBuffer()), endStream: true))
         }
-        context.write(NIOAny(end), promise: promise)
+        let endWrite = StreamFrameWrite(frame: end, promise: promise)
+        if let previous { return (previous, endWrite) }
+        return (endWrite, nil)
     }
 
-    /// Writes the frame held, if any.
-    mutating func release(context: ChannelHandlerContext) {
-        guard let frame = self.frame else { return }
-        let promise = self.promise
-        self.frame = nil
-        self.promise = nil
-        context.write(NIOAny(frame), promise: promise)
+    /// The frame held, if any, to be written now (a flush) or dropped (an error).
+    mutating func take() -> StreamFrameWrite? {
+        let previous = self.held
+        self.held = nil
+        return previous
     }
 
-    /// Drops the frame held (the stream failed or closed), failing its write.
-    mutating func fail(_ error: any Error) {
-        let promise = self.promise
-        self.frame = nil
-        self.promise = nil
-        promise?.fail(error)
+    /// The stream closed: later writes fail; returns the held frame's promise, to be failed.
+    mutating func close() -> EventLoopPromise<Void>? {
+        self.state = .closed
+        return self.take()?.promise
     }
 }

@@ -58,6 +58,7 @@ import Testing
         MalformedRequest(fields: [(":method", "GET"), (":scheme", "http")], problem: "missing or misplaced pseudo-headers"),
         MalformedRequest(fields: [(":method", "GET"), (":scheme", "http"), (":path", "/"), (":status", "200")], problem: "missing or misplaced pseudo-headers"),
         MalformedRequest(fields: [(":method", "CONNECT"), (":authority", "a:1"), (":path", "/")], problem: "missing or misplaced pseudo-headers"),
+        MalformedRequest(fields: [(":method", "GET"), (":scheme", "http"), (":path", "/"), ("host", "a"), ("host", "b")], problem: "a repeated host"),
     ]
 
     /// Each block is refused, with the problem named: the same blocks NIO's codec refuses.
@@ -196,6 +197,17 @@ import Testing
         #expect(recorder.frames == 4)
         #expect(recorder.errors.isEmpty)
         _ = try channel.finish()
+    }
+
+    @Test func anInterimResponseThatEndsTheStreamFailsTheExchange() throws {
+        let recorder = ErrorRecorder()
+        let channel = EmbeddedChannel(handlers: [HTTP2HeaderBlockValidator(role: .receivesResponses), recorder])
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        try channel.writeInbound(Self.headers([(":status", "103")], endStream: true))
+        #expect(recorder.frames == 0)
+        #expect((recorder.errors.first as? HTTP2HeaderBlockRules.Violation)?.problem == "an informational response that ends the stream")
+        channel.embeddedEventLoop.run()
+        #expect(!channel.isActive)
     }
 
     @Test func aMalformedResponseFailsTheExchangeAndClosesTheStream() throws {

@@ -196,8 +196,6 @@ import Testing
         #expect(try endWritten.futureResult.wait() == ())
 
         // No body: the head carries the end. Trailers: a HEADERS of their own.
-        try channel.writeOutbound(HTTPServerResponsePart.head(head))
-        #expect(try Self.frames(channel) == ["HEADERS :status: 200, content-length: 5"])
         let other = EmbeddedChannel(handler: HTTP2ServerStreamCodec())
         defer { _ = try? other.finish() }
         other.write(HTTPServerResponsePart.head(HTTPResponseHead(version: .http2, status: .noContent)), promise: nil)
@@ -222,6 +220,41 @@ import Testing
         #expect(try Self.frames(channel) == ["HEADERS :status: 200", "DATA part"])
         try channel.writeOutbound(HTTPServerResponsePart.end(nil))
         #expect(try Self.frames(channel) == ["DATA+END "])
+    }
+
+    @Test func anInterimResponseGoesOutBeforeTheFinalOneAndTrailersEndTheStream() throws {
+        let channel = EmbeddedChannel(handler: HTTP2ServerStreamCodec())
+        defer { _ = try? channel.finish() }
+        channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: .http2, status: .init(statusCode: 103))), promise: nil)
+        channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: .http2, status: .ok)), promise: nil)
+        channel.write(HTTPServerResponsePart.end(HTTPHeaders([("grpc-status", "5")])), promise: nil)
+        channel.flush()
+        #expect(try Self.frames(channel) == ["HEADERS :status: 103", "HEADERS :status: 200", "HEADERS+END grpc-status: 5"])
+    }
+
+    @Test func aPartWrittenAfterTheEndOrTheCloseIsRefused() throws {
+        let channel = EmbeddedChannel(handler: HTTP2ServerStreamCodec())
+        channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: .http2, status: .ok)), promise: nil)
+        channel.write(HTTPServerResponsePart.end(nil), promise: nil)
+        let late = channel.eventLoop.makePromise(of: Void.self)
+        channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: "late"))), promise: late)
+        #expect(throws: HTTP2StreamCodecError.writeAfterEnd) { try late.futureResult.wait() }
+        channel.flush()
+        #expect(try Self.frames(channel) == ["HEADERS+END :status: 200"])
+        _ = try? channel.finish()
+
+        // The stream closes with a frame held: its write fails, as does any after.
+        let closing = EmbeddedChannel(handler: HTTP2ClientStreamCodec())
+        try closing.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        let held = closing.eventLoop.makePromise(of: Void.self)
+        let head = HTTPRequestHead(version: .http2, method: .POST, uri: "/", headers: HTTPHeaders([("host", "a")]))
+        closing.write(HTTPClientRequestPart.head(head), promise: held)
+        closing.pipeline.fireChannelInactive()
+        #expect(throws: ChannelError.ioOnClosedChannel) { try held.futureResult.wait() }
+        let after = closing.eventLoop.makePromise(of: Void.self)
+        closing.write(HTTPClientRequestPart.end(nil), promise: after)
+        #expect(throws: ChannelError.ioOnClosedChannel) { try after.futureResult.wait() }
+        _ = try? closing.finish()
     }
 
     @Test func aFrameHeldWhenTheStreamFailsHasItsWriteFailed() throws {

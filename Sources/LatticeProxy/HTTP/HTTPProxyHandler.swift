@@ -592,7 +592,9 @@ extension HTTPProxyHandler: UpstreamResponseSink {
             exchange.upstreamKeepAlive = head.isKeepAlive
             if exchange.isGRPC, !self.isHTTP1, let status = head.headers.first(name: "grpc-status").flatMap({ Int($0) }) {
                 // Trailers-only: the status rides in the headers. Send it on as trailers, which every gRPC client
-                // reads, since the HTTP/2 codec writes the end of the stream as a separate frame.
+                // reads whatever the framing: the head and the end leave as one HEADERS frame only when no flush
+                // comes between them (HTTP2ServerStreamCodec), and a status in a head the end did not ride on is read
+                // by no gRPC client.
                 exchange.grpcStatus = HTTPRouteMetrics.boundedGRPCStatus(status)
                 var trailers = HTTPHeaders()
                 for name in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
