@@ -16,6 +16,7 @@ import NIOHTTP2
 ///   is lower-cased only if it has an upper-case letter, and connection-specific fields (and any a `connection` field
 ///   lists) are left out, as HTTP/2 requires.
 /// - A request's `host` (or, without one, its `:authority`) carries the authority across, as in NIO's codecs.
+/// - Credentials are never indexed in a block written (``block(_:hasCredentials:)`` says why).
 public enum HTTP2HeadConversion {
     /// The request a client's first header block carries. `host` comes first: the `:authority` when the block has no
     /// `host` of its own.
@@ -100,8 +101,8 @@ public enum HTTP2HeadConversion {
         fields.append((":method", head.method.rawValue))
         fields.append((":scheme", scheme))
         fields.append((":authority", authority))
-        Self.append(head.headers, to: &fields, hostIsPseudo: true)
-        return HPACKHeaders(fields)
+        let hasCredentials = Self.append(head.headers, to: &fields, hostIsPseudo: true)
+        return Self.block(fields, hasCredentials: hasCredentials)
     }
 
     /// The header block for a response sent to a client.
@@ -109,23 +110,40 @@ public enum HTTP2HeadConversion {
         var fields: [(String, String)] = []
         fields.reserveCapacity(head.headers.count + 1)
         fields.append((":status", String(head.status.code)))
-        Self.append(head.headers, to: &fields, hostIsPseudo: false)
-        return HPACKHeaders(fields)
+        let hasCredentials = Self.append(head.headers, to: &fields, hostIsPseudo: false)
+        return Self.block(fields, hasCredentials: hasCredentials)
     }
 
     /// The header block for trailers, either way.
     public static func trailersBlock(for trailers: HTTPHeaders) -> HPACKHeaders {
         var fields: [(String, String)] = []
         fields.reserveCapacity(trailers.count)
-        Self.append(trailers, to: &fields, hostIsPseudo: false)
-        return HPACKHeaders(fields)
+        let hasCredentials = Self.append(trailers, to: &fields, hostIsPseudo: false)
+        return Self.block(fields, hasCredentials: hasCredentials)
+    }
+
+    /// The block of `fields`. Credentials (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`) are never
+    /// indexed (RFC 7541 §7.1.3): an upstream connection carries the requests of many clients (and a client proxy's
+    /// connection the requests of its whole app, attacker-influenced fields among them), and a credential in the
+    /// shared compression table could be guessed from the size of what follows it. The peer's own never-indexed
+    /// marking does not survive the request's HTTP/1-style head, so these names are marked whatever it said.
+    private static func block(_ fields: [(String, String)], hasCredentials: Bool) -> HPACKHeaders {
+        guard hasCredentials else { return HPACKHeaders(fields) }
+        var block = HPACKHeaders()
+        block.reserveCapacity(fields.count)
+        for (name, value) in fields {
+            block.add(name: name, value: value, indexing: FieldName(name) == .credential ? .neverIndexed : .indexable)
+        }
+        return block
     }
 
     /// Appends `headers` to `fields`: names lower-cased where they need it, connection-specific fields (RFC 9113
     /// §8.2.2) and those a `connection` field names left out, and `host` too where it became `:authority`. (The block
     /// is made from the array at the end: `HPACKHeaders.add` checks each name's bytes again, for ASCII, every time.)
-    private static func append(_ headers: HTTPHeaders, to fields: inout [(String, String)], hostIsPseudo: Bool) {
+    /// Returns whether a credential is among them.
+    private static func append(_ headers: HTTPHeaders, to fields: inout [(String, String)], hostIsPseudo: Bool) -> Bool {
         var connectionOptions: [String] = []
+        var hasCredentials = false
         for (name, value) in headers {
             switch FieldName(name) {
             case .host where hostIsPseudo, .connectionSpecific:
@@ -133,11 +151,14 @@ public enum HTTP2HeadConversion {
             case .connection:
                 connectionOptions.append(value)
                 continue
+            case .credential:
+                hasCredentials = true
+                fields.append((Self.lowercased(name), value))
             case .host, .other:
                 fields.append((Self.lowercased(name), value))
             }
         }
-        guard !connectionOptions.isEmpty else { return }
+        guard !connectionOptions.isEmpty else { return hasCredentials }
         // Rare: the fields a `connection` field lists are hop-by-hop too (pseudo-headers stay whatever it says).
         var listed: Set<String> = []
         for option in connectionOptions {
@@ -146,27 +167,34 @@ public enum HTTP2HeadConversion {
             }
         }
         fields.removeAll { name, _ in name.utf8.first != UInt8(ascii: ":") && listed.contains(name) }
+        return hasCredentials
     }
 
     private enum FieldName {
         case host
         case connection
         case connectionSpecific
+        case credential
         case other
 
         init(_ name: String) {
             let bytes = name.utf8
             switch bytes.count {
             case 4: self = bytes.equalsCaseInsensitive("host") ? .host : .other
+            case 6: self = bytes.equalsCaseInsensitive("cookie") ? .credential : .other
             case 7: self = bytes.equalsCaseInsensitive("upgrade") ? .connectionSpecific : .other
             case 10:
                 if bytes.equalsCaseInsensitive("connection") {
                     self = .connection
+                } else if bytes.equalsCaseInsensitive("keep-alive") {
+                    self = .connectionSpecific
                 } else {
-                    self = bytes.equalsCaseInsensitive("keep-alive") ? .connectionSpecific : .other
+                    self = bytes.equalsCaseInsensitive("set-cookie") ? .credential : .other
                 }
+            case 13: self = bytes.equalsCaseInsensitive("authorization") ? .credential : .other
             case 16: self = bytes.equalsCaseInsensitive("proxy-connection") ? .connectionSpecific : .other
             case 17: self = bytes.equalsCaseInsensitive("transfer-encoding") ? .connectionSpecific : .other
+            case 19: self = bytes.equalsCaseInsensitive("proxy-authorization") ? .credential : .other
             default: self = .other
             }
         }

@@ -97,6 +97,33 @@ import Testing
         ])
     }
 
+    @Test func credentialsAreNeverIndexedAndTheRestIs() throws {
+        let headers = HTTPHeaders([
+            ("host", "api"), ("Authorization", "Bearer t"), ("cookie", "a=1"), ("cookie", "b=2"), ("x-a", "1"),
+            ("proxy-authorization", "Basic x"),
+        ])
+        let block = try HTTP2HeadConversion.requestBlock(for: HTTPRequestHead(version: .http2, method: .GET, uri: "/", headers: headers), scheme: "http")
+        let marked = block.map { "\($0.name): \($0.value) \($0.indexable == .neverIndexed ? "never" : "indexable")" }
+        #expect(marked == [
+            ":path: / indexable", ":method: GET indexable", ":scheme: http indexable", ":authority: api indexable",
+            "authorization: Bearer t never", "cookie: a=1 never", "cookie: b=2 never", "x-a: 1 indexable",
+            "proxy-authorization: Basic x never",
+        ])
+        let response = HTTPResponseHead(version: .http2, status: .ok, headers: HTTPHeaders([("set-cookie", "s=1"), ("vary", "cookie")]))
+        #expect(HTTP2HeadConversion.responseBlock(for: response).map { $0.indexable } == [.indexable, .neverIndexed, .indexable])
+        // Encoded, a never-indexed field is a literal the peer's decoder keeps out of its table (RFC 7541 §6.2.3),
+        // where an indexable one is added to it (§6.2.1).
+        var encoder = HPACKEncoder(allocator: ByteBufferAllocator())
+        var bytes = ByteBuffer()
+        let credential = HTTPResponseHead(version: .http2, status: .ok, headers: HTTPHeaders([("set-cookie", "s=1")]))
+        try encoder.encode(headers: HTTP2HeadConversion.responseBlock(for: credential), to: &bytes)
+        #expect(bytes.readableBytesView.dropFirst().first.map { $0 & 0xF0 } == 0x10)
+        bytes.clear()
+        let plain = HTTPResponseHead(version: .http2, status: .ok, headers: HTTPHeaders([("x-a", "1")]))
+        try encoder.encode(headers: HTTP2HeadConversion.responseBlock(for: plain), to: &bytes)
+        #expect(bytes.readableBytesView.dropFirst().first.map { $0 & 0xC0 } == 0x40)
+    }
+
     @Test func aRequestHeadWithoutOneHostIsRefused() {
         #expect(throws: NIOHTTP2Errors.MissingHostHeader.self) {
             try HTTP2HeadConversion.requestBlock(for: HTTPRequestHead(version: .http2, method: .GET, uri: "/"), scheme: "http")
