@@ -80,6 +80,15 @@ enum HTTPServerSide {
             // Streams reset for malformed header blocks count against the limit NIO puts on its own stream errors;
             // past it the connection is closed.
             let malformedStreams = NIOLoopBound(HTTP2MalformedStreamLimit(streamConfiguration), eventLoop: channel.eventLoop)
+            // Made once per connection: a closure formed in the stream initializer would copy the route into a new
+            // context for every stream.
+            typealias Outcome = HTTP2HeaderBlockValidator.ViolationOutcome
+            let onMalformedRequest: @Sendable (HTTP2HeaderBlockRules.Violation) -> Outcome = { _ in
+                route.countError("http2_stream_error")
+                guard malformedStreams.value.record() else { return .connectionCarriesOn }
+                route.countError("http2_malformed_stream_flood")
+                return .connectionEnds
+            }
             _ = try sync.configureHTTP2Pipeline(
                 mode: .server,
                 connectionConfiguration: HTTP2HeaderBlockValidator.codecConfiguration,
@@ -92,12 +101,7 @@ enum HTTPServerSide {
                     // The client's header blocks are checked here rather than by the codec (see
                     // HTTP2HeaderBlockRules); a malformed one resets its stream only.
                     try stream.pipeline.syncOperations.addHandler(
-                        HTTP2HeaderBlockValidator(role: .receivesRequests) { _ in
-                            route.countError("http2_stream_error")
-                            guard malformedStreams.value.record() else { return .connectionCarriesOn }
-                            route.countError("http2_malformed_stream_flood")
-                            return .connectionEnds
-                        }
+                        HTTP2HeaderBlockValidator(role: .receivesRequests, onViolation: onMalformedRequest)
                     )
                     // The proxy's own codec, for a request that goes upstream on HTTP/2 too (see HTTP2HeadConversion).
                     try stream.pipeline.syncOperations.addHandler(HTTP2ServerStreamCodec())
