@@ -195,13 +195,17 @@ final class EndpointHTTPClient {
         let relay = ResponseRelay()
         let relayBox = NIOLoopBound(relay, eventLoop: self.eventLoop)
         multiplexer.createStreamChannel { stream in
-            stream.eventLoop.makeCompletedFuture {
+            do {
                 // The upstream's header blocks are checked here rather than by the codec (see
                 // HTTP2HeaderBlockRules); a malformed response fails its request only (a 502).
                 try stream.pipeline.syncOperations.addHandler(HTTP2HeaderBlockValidator(role: .receivesResponses))
                 // The proxy's own codec: the request came in on HTTP/2 too (see HTTP2HeadConversion).
                 try stream.pipeline.syncOperations.addHandler(HTTP2ClientStreamCodec())
                 try stream.pipeline.syncOperations.addHandler(relayBox.value)
+                // The event loop's cached succeeded future: no future made for every stream.
+                return stream.eventLoop.makeSucceededVoidFuture()
+            } catch {
+                return stream.eventLoop.makeFailedFuture(error)
             }
         }.assumeIsolated().whenComplete { result in
             switch result {

@@ -97,7 +97,7 @@ enum HTTPServerSide {
                     passingOnTo: connectionManager.http2StreamDelegate, on: channel.eventLoop
                 )
             ) { stream in
-                stream.eventLoop.makeCompletedFuture {
+                do {
                     // The client's header blocks are checked here rather than by the codec (see
                     // HTTP2HeaderBlockRules); a malformed one resets its stream only.
                     try stream.pipeline.syncOperations.addHandler(
@@ -106,6 +106,10 @@ enum HTTPServerSide {
                     // The proxy's own codec, for a request that goes upstream on HTTP/2 too (see HTTP2HeadConversion).
                     try stream.pipeline.syncOperations.addHandler(HTTP2ServerStreamCodec())
                     try stream.pipeline.syncOperations.addHandler(HTTPProxyHandler(routes: routes))
+                    // The event loop's cached succeeded future: no future made for every stream.
+                    return stream.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return stream.eventLoop.makeFailedFuture(error)
                 }
             }
             // Between the codec and the manager, to see the manager's GOAWAY go out.
