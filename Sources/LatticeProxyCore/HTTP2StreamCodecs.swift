@@ -44,11 +44,9 @@ public final class HTTP2ServerStreamCodec: ChannelInboundHandler, ChannelOutboun
                 context.fireErrorCaught(HTTP2StreamCodecError.headerBlockAfterTrailers)
             }
         case .data(let data):
-            guard case .byteBuffer(let buffer) = data.data else { return }  // frames read are always buffers
-            if buffer.readableBytes > 0 || !data.endStream {
-                context.fireChannelRead(HTTP2ServerStreamCodec.wrapInboundOut(.body(buffer)))
-            }
-            if data.endStream { context.fireChannelRead(HTTP2ServerStreamCodec.wrapInboundOut(.end(nil))) }
+            let (body, ends) = data.messageParts
+            if let body { context.fireChannelRead(HTTP2ServerStreamCodec.wrapInboundOut(.body(body))) }
+            if ends { context.fireChannelRead(HTTP2ServerStreamCodec.wrapInboundOut(.end(nil))) }
         default:
             return  // no HTTP/1 equivalent
         }
@@ -140,11 +138,9 @@ public final class HTTP2ClientStreamCodec: ChannelInboundHandler, ChannelOutboun
                 context.fireErrorCaught(HTTP2StreamCodecError.headerBlockAfterTrailers)
             }
         case .data(let data):
-            guard case .byteBuffer(let buffer) = data.data else { return }  // frames read are always buffers
-            if buffer.readableBytes > 0 || !data.endStream {
-                context.fireChannelRead(HTTP2ClientStreamCodec.wrapInboundOut(.body(buffer)))
-            }
-            if data.endStream { context.fireChannelRead(HTTP2ClientStreamCodec.wrapInboundOut(.end(nil))) }
+            let (body, ends) = data.messageParts
+            if let body { context.fireChannelRead(HTTP2ClientStreamCodec.wrapInboundOut(.body(body))) }
+            if ends { context.fireChannelRead(HTTP2ClientStreamCodec.wrapInboundOut(.end(nil))) }
         default:
             return  // no HTTP/1 equivalent
         }
@@ -225,7 +221,9 @@ private struct StreamFrameWrite {
 
 /// The frame a stream codec wrote last, held back so that the end of the message can ride on it as END_STREAM. Only
 /// state: it hands back what is to be written, and the codec writes it once the state has changed (a write's
-/// callbacks may come back into the codec).
+/// callbacks may come back into the codec). The two codecs' `write`/`flush`/close methods around it look alike on
+/// purpose: folding them into one generic step that returned a "writes" value (frames or a refusal) cost 1.3 % more
+/// instructions per HTTP/2 request (bench/instructions), for ~30 lines.
 private struct HeldStreamFrame {
     private enum State {
         case open
@@ -299,5 +297,14 @@ private struct HeldStreamFrame {
     mutating func close() -> EventLoopPromise<Void>? {
         self.state = .closed
         return self.take()?.promise
+    }
+}
+
+extension HTTP2Frame.FramePayload.Data {
+    /// A DATA frame read, as message parts: its body (none for an empty frame that ends the stream), and whether the
+    /// message ends with it.
+    fileprivate var messageParts: (body: ByteBuffer?, ends: Bool) {
+        guard case .byteBuffer(let buffer) = self.data else { return (nil, self.endStream) }  // frames read are buffers
+        return (buffer.readableBytes > 0 || !self.endStream ? buffer : nil, self.endStream)
     }
 }

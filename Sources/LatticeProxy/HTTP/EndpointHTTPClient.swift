@@ -176,7 +176,7 @@ final class EndpointHTTPClient {
             self.openStream(on: multiplexer, goAway: goAway, completion, retry: retry)
             return
         }
-        self.multiplexer().assumeIsolated().whenComplete { result in
+        self.dialledMultiplexer().assumeIsolated().whenComplete { result in
             switch result {
             case .success(let (multiplexer, goAway)):
                 self.openStream(on: multiplexer, goAway: goAway, completion, retry: retry)
@@ -231,10 +231,10 @@ final class EndpointHTTPClient {
     /// A ready HTTP/2 connection's multiplexer, and what its GOAWAY (if any) said.
     private typealias HTTP2Connection = (NIOHTTP2Handler.StreamMultiplexer, HTTP2ConnectionGoAway)
 
-    private func multiplexer() -> EventLoopFuture<HTTP2Connection> {
+    /// The connection being dialled, or a new one (a `.ready` one here has closed): ``http2Exchange(_:retry:)`` takes
+    /// an open ready connection itself, with no future.
+    private func dialledMultiplexer() -> EventLoopFuture<HTTP2Connection> {
         switch self.http2 {
-        case .ready(let multiplexer, let channel, let goAway) where channel.isActive:
-            return self.eventLoop.makeSucceededFuture((multiplexer, goAway))
         case .connecting(var waiters):
             let promise = self.eventLoop.makePromise(of: HTTP2Connection.self)
             waiters.append(promise)
